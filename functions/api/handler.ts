@@ -1,0 +1,39 @@
+/**
+ * The HTTP API Lambda (API Gateway HTTP API, payload format 2.0). Locally the same
+ * handler sits behind a small node:http adapter.
+ */
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ApiKeyStore } from '#shared/api-keys.js';
+import { stateMachineArn, tableName } from '#shared/config.js';
+import { createDocumentClient } from '#shared/dynamo.js';
+import { GenerationStore } from '#shared/generation-store.js';
+import { createLogger } from '#shared/logger.js';
+import { createS3Client } from '#shared/s3-client.js';
+import { GenerationRoutes } from './generations.js';
+import type { ApiRequest } from './http.js';
+import { createRouter } from './router.js';
+
+const db = createDocumentClient();
+const table = tableName();
+const logger = createLogger('api');
+const route = createRouter({
+  keys: new ApiKeyStore(db, table),
+  generations: new GenerationRoutes({
+    store: new GenerationStore(db, table),
+    sfn: new SFNClient({}),
+    s3: createS3Client(),
+    stateMachineArn: stateMachineArn(),
+  }),
+  logger,
+});
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? null);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined) query[name] = value;
+  const request: ApiRequest = { method: event.requestContext.http.method.toUpperCase(), path: event.rawPath, query, headers, body };
+  return route(request);
+};

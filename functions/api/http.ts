@@ -1,0 +1,63 @@
+/**
+ * HTTP plumbing of the API, independent of API Gateway: a plain request in, a plain
+ * response out, and every error in the `{ error: { name, message, details } }` shape.
+ */
+import { ApiError, ValidationError, httpStatusOf, type ApiErrorName } from '#shared/errors.js';
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface ApiResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function json(statusCode: number, payload: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(payload) };
+}
+
+export function errorResponse(error: unknown): ApiResponse | null {
+  if (error instanceof ValidationError || error instanceof ApiError) {
+    const name = error.name as ApiErrorName;
+    return json(httpStatusOf(name), { error: { name, message: error.message, details: error.details ?? null } });
+  }
+  return null;
+}
+
+export function internalErrorResponse(): ApiResponse {
+  return json(500, { error: { name: 'InternalError', message: 'something went wrong on our side; the request may be retried', details: null } });
+}
+
+/** The JSON body of a POST: content type, size and syntax checked, in that order. */
+export function readJsonBody(request: ApiRequest): unknown {
+  const contentType = request.headers['content-type'] ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+    throw new ApiError('UnsupportedMediaType', `content-type must be application/json (got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'})`);
+  }
+  const body = request.body ?? '';
+  const size = Buffer.byteLength(body, 'utf8');
+  if (size > MAX_BODY_BYTES) {
+    throw new ApiError('PayloadTooLarge', `the body is ${size} bytes; the limit is ${MAX_BODY_BYTES}`);
+  }
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new ValidationError([{ field: 'body', message: 'must be valid JSON' }]);
+  }
+}
+
+export function bearerToken(request: ApiRequest): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] ?? null;
+}
+
+export const notFound = (what: string): ApiError => new ApiError('NotFound', `${what} was not found`);

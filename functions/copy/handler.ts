@@ -1,0 +1,36 @@
+/**
+ * Copy Video: streams the provider's file into our bucket, hashing on the way.
+ * The object key is fixed per generation, so a re-run rewrites the same object.
+ */
+import { bucketName, maxVideoBytes, tableName } from '#shared/config.js';
+import { createDocumentClient } from '#shared/dynamo.js';
+import { CopyFailed } from '#shared/errors.js';
+import { GenerationStore } from '#shared/generation-store.js';
+import { createLogger } from '#shared/logger.js';
+import { createS3Client } from '#shared/s3-client.js';
+import { loadGeneration, type StepInput } from '#shared/steps.js';
+import { copyVideoToS3, type CopiedVideo } from '#shared/video-copy.js';
+
+const store = new GenerationStore(createDocumentClient(), tableName());
+const s3 = createS3Client();
+const bucket = bucketName();
+const maxBytes = maxVideoBytes();
+const logger = createLogger('copy');
+
+export const videoKeyFor = (generationId: string): string => `videos/${generationId}.mp4`;
+
+export const handler = async (event: StepInput): Promise<CopiedVideo> => {
+  logger.appendKeys({ generation_id: event.generation_id });
+  const item = await loadGeneration(store, event.generation_id);
+  if (item.video) return item.video;
+  if (!item.provider_video_url) throw new CopyFailed('the provider gave no video URL to copy');
+  const copied = await copyVideoToS3({
+    sourceUrl: item.provider_video_url,
+    bucket,
+    key: videoKeyFor(item.id),
+    maxBytes,
+    s3,
+  });
+  logger.info('video copied', { size_bytes: copied.size_bytes, sha256: copied.sha256 });
+  return copied;
+};

@@ -1,0 +1,186 @@
+/**
+ * Parses and validates the body of `POST /v2/video/generations` (CONTRACT.md §2):
+ * the AI/ML API fields of the chosen model plus reelhook's own extensions.
+ */
+import { z } from 'zod';
+import { type FieldIssue, ValidationError } from '#shared/errors.js';
+import { MODELS, type VideoModel } from '#shared/models.js';
+
+export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
+export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[number];
+
+export interface GenerationRequest {
+  model: string;
+  prompt: string;
+  params: Record<string, unknown>;
+  callback_url: string | null;
+  callback_events: CallbackEventType[];
+  metadata: Record<string, unknown>;
+  timeout_seconds: number;
+}
+
+const MAX_PROMPT_CHARS = 2500;
+const MAX_CALLBACK_URL_CHARS = 2048;
+const MAX_METADATA_BYTES = 4096;
+const DEFAULT_CALLBACK_EVENTS: readonly CallbackEventType[] = ['generation.completed', 'generation.failed'];
+const TIMEOUT_RANGE = 'an integer from 30 to 86400';
+
+/** Says "is required" for a missing value and "must be <expected>" for anything else. */
+function expecting(expected: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}`);
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+const prompt = z
+  .string({ error: expecting('a string') })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_PROMPT_CHARS, { error: `must be at most ${MAX_PROMPT_CHARS} characters` })
+  .meta({ description: 'The text description of the scene, subject, or action to generate in the video.' });
+
+const CALLBACK_URL_FORM = 'an absolute http or https URL';
+const callbackUrl = z
+  .string({ error: expecting(CALLBACK_URL_FORM) })
+  .max(MAX_CALLBACK_URL_CHARS, { error: `must be at most ${MAX_CALLBACK_URL_CHARS} characters` })
+  .superRefine((value, ctx) => {
+    const url = URL.canParse(value) ? new URL(value) : null;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: `must be ${CALLBACK_URL_FORM}` });
+    } else if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'must not contain credentials (user:password@)' });
+    }
+  })
+  .nullable()
+  .default(null)
+  .meta({ description: 'Where the signed webhook is sent.' });
+
+const callbackEvents = z
+  .array(z.enum(CALLBACK_EVENT_TYPES, { error: `must be one of ${CALLBACK_EVENT_TYPES.join(', ')}` }), {
+    error: expecting(`an array of ${CALLBACK_EVENT_TYPES.join(', ')}`),
+  })
+  .min(1, { error: 'must not be empty' })
+  .refine((events) => new Set(events).size === events.length, { error: 'must not list an event twice' })
+  .default(() => [...DEFAULT_CALLBACK_EVENTS])
+  .meta({ description: 'The events delivered to callback_url.' });
+
+/** A custom check rather than z.record: z.record rebuilds the object and would drop a `__proto__` key. */
+const metadata = z
+  .custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' })
+  .superRefine((value, ctx) => {
+    let bytes: number;
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return;
+    }
+    if (bytes > MAX_METADATA_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON (is ${bytes})` });
+    }
+  })
+  .default(() => ({}))
+  .meta({
+    type: 'object',
+    description: `Echoed in the record, webhooks and events; at most ${MAX_METADATA_BYTES} bytes as JSON.`,
+  });
+
+const timeoutSeconds = z
+  .int({ error: expecting(TIMEOUT_RANGE) })
+  .min(30, { error: `must be ${TIMEOUT_RANGE}` })
+  .max(86_400, { error: `must be ${TIMEOUT_RANGE}` })
+  .default(3600)
+  .meta({ description: 'Give up (error TimedOut) this many seconds after acceptance.' });
+
+/** reelhook's extensions to the AI/ML API body. */
+const EXTENSION_FIELDS = {
+  callback_url: callbackUrl,
+  callback_events: callbackEvents,
+  metadata,
+  timeout_seconds: timeoutSeconds,
+};
+/** Every field of the body that is not a provider parameter of the model (model itself is checked first). */
+const REELHOOK_FIELDS = { prompt, ...EXTENSION_FIELDS };
+const reelhookFields = z.object(REELHOOK_FIELDS);
+
+function modelIssue(model: unknown): FieldIssue {
+  const valid = `one of ${[...MODELS.keys()].join(', ')}`;
+  return { field: 'model', message: model === undefined ? `is required (${valid})` : `must be ${valid}` };
+}
+
+function fieldIssues(error: z.ZodError, model: VideoModel | null): FieldIssue[] {
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      const message = path.length === 0 && model ? `not supported by model ${model.id}` : 'is not a supported field';
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message }));
+    }
+    return [{ field: path.length === 0 ? 'body' : path.join('.'), message: issue.message }];
+  });
+}
+
+/** Throws ValidationError whose issues name every offending field (dot paths, e.g. `advanced_camera_control.movement_value`). */
+export function parseGenerationRequest(body: unknown): GenerationRequest {
+  if (!isJsonObject(body)) {
+    throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
+  }
+  const model = typeof body.model === 'string' ? (MODELS.get(body.model) ?? null) : null;
+
+  const reelhookPart: Record<string, unknown> = {};
+  const providerPart: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'model') continue;
+    if (Object.hasOwn(REELHOOK_FIELDS, key)) reelhookPart[key] = value;
+    // defineProperty keeps a `__proto__` key an own field, so the strict schema reports it instead of it vanishing.
+    else Object.defineProperty(providerPart, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+
+  const reelhook = reelhookFields.safeParse(reelhookPart);
+  // Without a known model there is no schema for the provider fields; still report the rest.
+  const params = model ? model.params.safeParse(providerPart) : null;
+
+  const issues: FieldIssue[] = [
+    ...(model ? [] : [modelIssue(body.model)]),
+    ...(reelhook.success ? [] : fieldIssues(reelhook.error, model)),
+    ...(params && !params.success ? fieldIssues(params.error, model) : []),
+  ];
+  if (!model || !reelhook.success || !params?.success) {
+    throw new ValidationError(issues);
+  }
+  return {
+    model: model.id,
+    prompt: reelhook.data.prompt,
+    params: params.data,
+    callback_url: reelhook.data.callback_url,
+    callback_events: reelhook.data.callback_events,
+    metadata: reelhook.data.metadata,
+    timeout_seconds: reelhook.data.timeout_seconds,
+  };
+}
+
+/** JSON Schema (zod 4's z.toJSONSchema) of the request body, one `oneOf` branch per model — for the OpenAPI document later. */
+export function generationRequestJsonSchema(): Record<string, unknown> {
+  const branches = [...MODELS.values()].map((model) => {
+    const body = z.strictObject({
+      model: z.literal(model.id),
+      prompt,
+      ...model.params.shape,
+      ...EXTENSION_FIELDS,
+    });
+    // metadata is a custom check, described by its .meta(); everything else is representable.
+    const { $schema: _dialect, ...branch } = z.toJSONSchema(body, {
+      io: 'input',
+      unrepresentable: 'any',
+      // zod leaves out the default of a field that transforms its input (duration); callers still want to see it.
+      override: ({ zodSchema, jsonSchema }) => {
+        if (zodSchema instanceof z.ZodDefault) jsonSchema.default ??= zodSchema.def.defaultValue;
+      },
+    });
+    return { title: model.id, ...branch };
+  });
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', oneOf: branches };
+}

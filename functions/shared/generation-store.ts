@@ -1,0 +1,180 @@
+/**
+ * Generation records in DynamoDB.
+ *
+ * Every transition is a single-item conditional write on the current status, so a
+ * state never goes backwards (a late poll cannot overwrite `completed`) and a step
+ * re-run after a crash is a no-op instead of a second effect. A write whose condition
+ * fails returns null: the caller re-reads and carries on from what is recorded.
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, setExpression } from './dynamo.js';
+import { TableLayout } from './table-layout.js';
+import { generationKey, ownerIndexKey, type CallbackInfo, type GenerationItem, type GenerationStatus, type StoredVideo } from './record.js';
+
+export class GenerationStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(item: GenerationItem): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async get(id: string): Promise<GenerationItem | null> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: generationKey(id) }, ConsistentRead: true }),
+    );
+    return (Item as GenerationItem | undefined) ?? null;
+  }
+
+  /**
+   * A tenant's generations, newest first, from the owner index. `Limit` is the
+   * number still wanted, so a page never evaluates past the last item returned and
+   * `LastEvaluatedKey` is an exact resume point even with a status filter.
+   */
+  async listByOwner(
+    owner: string,
+    options: { limit: number; startKey?: Record<string, unknown>; status?: GenerationStatus },
+  ): Promise<{ items: GenerationItem[]; lastKey: Record<string, unknown> | null }> {
+    const items: GenerationItem[] = [];
+    let startKey = options.startKey;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TableLayout.ownerIndex.name,
+          KeyConditionExpression: 'gsi1pk = :owner',
+          ExpressionAttributeValues: {
+            ':owner': ownerIndexKey(owner),
+            ...(options.status ? { ':status': options.status } : {}),
+          },
+          ...(options.status ? { FilterExpression: '#st = :status', ExpressionAttributeNames: { '#st': 'status' } } : {}),
+          ScanIndexForward: false,
+          Limit: options.limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((page.Items ?? []) as GenerationItem[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < options.limit);
+    return { items, lastKey: startKey ?? null };
+  }
+
+  /** The provider accepted the job: its id is stored the moment it is known. */
+  markProviderAccepted(id: string, providerId: string, providerStatus: string, at: string): Promise<GenerationItem | null> {
+    return this.transition(id, ['queued'], {
+      status: 'generating',
+      provider: { generation_id: providerId, status: providerStatus },
+      'timeline.provider_accepted': at,
+      updated_at: at,
+    });
+  }
+
+  recordPoll(
+    id: string,
+    poll: { providerStatus: string; polls: number; videoUrl: string | null; creditsUsed: number | null },
+    at: string,
+  ): Promise<GenerationItem | null> {
+    const fields: Record<string, unknown> = {
+      'provider.status': poll.providerStatus,
+      polls: poll.polls,
+      updated_at: at,
+    };
+    if (poll.videoUrl) {
+      fields.provider_video_url = poll.videoUrl;
+      fields['timeline.provider_done'] = at;
+    }
+    if (poll.creditsUsed !== null) fields.meta = { usage: { credits_used: poll.creditsUsed } };
+    return this.transition(id, ['generating'], fields);
+  }
+
+  /** `completed` only once our copy is in S3 (CONTRACT.md §2). */
+  markCompleted(id: string, video: StoredVideo, callback: CallbackInfo, at: string): Promise<GenerationItem | null> {
+    return this.transition(id, ['generating'], {
+      status: 'completed',
+      video,
+      callback,
+      completed_at: at,
+      'timeline.completed': at,
+      updated_at: at,
+    });
+  }
+
+  markFailed(
+    id: string,
+    error: { name: string; message: string },
+    callback: CallbackInfo,
+    at: string,
+  ): Promise<GenerationItem | null> {
+    return this.transition(id, ['queued', 'generating'], {
+      status: 'error',
+      error,
+      callback,
+      completed_at: at,
+      'timeline.failed': at,
+      updated_at: at,
+    });
+  }
+
+  /** Records one delivery attempt of the event identified by `webhookId` (a stale attempt of an older event is ignored). */
+  async recordCallbackAttempt(
+    id: string,
+    webhookId: string,
+    attempt: Pick<CallbackInfo, 'state' | 'attempts' | 'last_status_code' | 'last_attempt_at'>,
+  ): Promise<GenerationItem | null> {
+    const update = setExpression(
+      {
+        'callback.state': attempt.state,
+        'callback.attempts': attempt.attempts,
+        'callback.last_status_code': attempt.last_status_code,
+        'callback.last_attempt_at': attempt.last_attempt_at,
+        ...(attempt.state === 'delivered' ? { 'timeline.notified': attempt.last_attempt_at } : {}),
+        updated_at: attempt.last_attempt_at ?? new Date().toISOString(),
+      },
+      { ':webhookId': webhookId },
+    );
+    return this.conditionalUpdate(id, update, '#cb.webhook_id = :webhookId', { '#cb': 'callback' });
+  }
+
+  private transition(
+    id: string,
+    from: readonly GenerationStatus[],
+    fields: Record<string, unknown>,
+  ): Promise<GenerationItem | null> {
+    const allowed = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    const update = setExpression(fields, allowed);
+    const condition = `#st IN (${Object.keys(allowed).join(', ')})`;
+    return this.conditionalUpdate(id, update, condition, { '#st': 'status' });
+  }
+
+  private async conditionalUpdate(
+    id: string,
+    update: ReturnType<typeof setExpression>,
+    condition: string,
+    extraNames: Record<string, string>,
+  ): Promise<GenerationItem | null> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: generationKey(id) },
+          ...update,
+          ExpressionAttributeNames: { ...update.ExpressionAttributeNames, ...extraNames },
+          ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as GenerationItem;
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+}

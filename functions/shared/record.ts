@@ -1,0 +1,123 @@
+/**
+ * The generation record: what is stored in DynamoDB and what callers see
+ * (CONTRACT.md §2 "The generation record").
+ */
+import type { CallbackEventType } from './generation-request.js';
+
+export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
+export type CallbackState = 'none' | 'pending' | 'delivered' | 'failed';
+export type WebhookEventType = CallbackEventType;
+
+export interface StoredVideo {
+  bucket: string;
+  key: string;
+  s3_uri: string;
+  size_bytes: number;
+  sha256: string;
+  content_type: string;
+}
+
+export interface CallbackInfo {
+  url: string | null;
+  events: CallbackEventType[];
+  state: CallbackState;
+  attempts: number;
+  last_status_code: number | null;
+  /** The event being delivered; every attempt carries this webhook-id. */
+  webhook_id: string | null;
+  event_type: WebhookEventType | null;
+  last_attempt_at: string | null;
+}
+
+/** A generation as stored (DynamoDB item). Internal fields never leave the API. */
+export interface GenerationItem {
+  pk: string;
+  id: string;
+  /** The API key id that created it: tenant boundary. */
+  owner: string;
+  status: GenerationStatus;
+  model: string;
+  prompt: string;
+  params: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  provider: { generation_id: string | null; status: string | null };
+  /** The provider's temporary download URL (internal: the public record shows our copy). */
+  provider_video_url: string | null;
+  video: StoredVideo | null;
+  error: { name: string; message: string } | null;
+  meta: { usage: { credits_used: number } } | null;
+  callback: CallbackInfo;
+  timeout_seconds: number;
+  deadline_at: string;
+  polls: number;
+  /** When each step happened (accepted, provider_accepted, provider_done, copied, completed, failed…). */
+  timeline: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  gsi1pk: string;
+  gsi1sk: string;
+}
+
+export interface PublicVideo {
+  url: string;
+  s3_uri: string;
+  size_bytes: number;
+  sha256: string;
+  content_type: string;
+}
+
+export interface PublicGeneration {
+  id: string;
+  status: GenerationStatus;
+  video: PublicVideo | null;
+  error: { name: string; message: string } | null;
+  meta: { usage: { credits_used: number } } | null;
+  model: string;
+  prompt: string;
+  params: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  provider: { generation_id: string | null; status: string | null };
+  callback: { url: string | null; state: CallbackState; attempts: number; last_status_code: number | null };
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+/** The caller's view: our copy's download URL instead of S3 internals, no tenant or bookkeeping fields. */
+export function toPublicGeneration(item: GenerationItem, videoUrl: string | null): PublicGeneration {
+  const { video } = item;
+  return {
+    id: item.id,
+    status: item.status,
+    video:
+      video && videoUrl
+        ? {
+            url: videoUrl,
+            s3_uri: video.s3_uri,
+            size_bytes: video.size_bytes,
+            sha256: video.sha256,
+            content_type: video.content_type,
+          }
+        : null,
+    error: item.error,
+    meta: item.meta,
+    model: item.model,
+    prompt: item.prompt,
+    params: item.params,
+    metadata: item.metadata,
+    provider: item.provider,
+    callback: {
+      url: item.callback.url,
+      state: item.callback.state,
+      attempts: item.callback.attempts,
+      last_status_code: item.callback.last_status_code,
+    },
+    created_at: item.created_at,
+    updated_at: item.updated_at,
+    completed_at: item.completed_at,
+  };
+}
+
+export const generationKey = (id: string): string => `GEN#${id}`;
+export const ownerIndexKey = (owner: string): string => `OWNER#${owner}`;

@@ -1,0 +1,63 @@
+/**
+ * The data the state machine passes between steps (see infra/workflow.ts): the
+ * execution carries only the generation id and each step's small result; the record
+ * in DynamoDB is the source of truth.
+ */
+import { ReelhookError } from './errors.js';
+import type { GenerationStore } from './generation-store.js';
+import type { GenerationItem, StoredVideo } from './record.js';
+
+export interface StepInput {
+  generation_id: string;
+}
+
+/** Result of Submit Generation and Check Status, kept at `$.poll`. */
+export interface PollPlan {
+  status: 'pending' | 'completed';
+  polls: number;
+  wait_seconds: number;
+  /** Read by the Wait state's TimestampPath. */
+  next_check_at: string;
+  /** Checks that saw `completed` without a video URL, so far. */
+  missing_url_checks?: number;
+}
+
+export interface StatusInput extends StepInput {
+  poll: PollPlan;
+}
+
+/** The Catch output of a failed step: Lambda's error type and its JSON cause. */
+export interface StepFailure {
+  Error: string;
+  Cause?: string;
+}
+
+export type RecordInput =
+  | (StepInput & { outcome: 'completed'; video: StoredVideo })
+  | (StepInput & { outcome: 'error'; failure: StepFailure });
+
+/** Result of Record Completion / Record Failure, kept at `$.notification`. */
+export interface Notification {
+  outcome: 'completed' | 'error';
+  event_type: 'generation.completed' | 'generation.failed';
+  webhook_id: string;
+  error_name?: string;
+  error_message?: string;
+}
+
+export interface NotifyInput extends StepInput {
+  notification: Notification;
+}
+
+/** Result of Notify Callback, kept at `$.delivery`. */
+export interface DeliveryPlan {
+  done: boolean;
+  next_attempt_at?: string;
+}
+
+export async function loadGeneration(store: GenerationStore, id: string): Promise<GenerationItem> {
+  const item = await store.get(id);
+  // Not a contract error: an execution for a record that does not exist is a bug, and should fail loudly.
+  if (!item) throw new ReelhookError('GenerationMissing', `generation ${id} is not in the table`);
+  return item;
+}

@@ -1,0 +1,68 @@
+/**
+ * Check Status: asks the provider once and decides what the state machine does next.
+ * Returns `completed` (go copy) or `pending` with the next check time; throws
+ * ProviderFailed when the provider reports `error` and TimedOut past the deadline.
+ */
+import { providerBaseUrl, tableName } from '#shared/config.js';
+import { createDocumentClient } from '#shared/dynamo.js';
+import { ProviderFailed, ReelhookError, TimedOut } from '#shared/errors.js';
+import { GenerationStore } from '#shared/generation-store.js';
+import { createLogger } from '#shared/logger.js';
+import { findModel } from '#shared/models.js';
+import { nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
+import { ProviderClient } from '#shared/provider-client.js';
+import { providerApiKey } from '#shared/provider-key.js';
+import { loadGeneration, type PollPlan, type StatusInput } from '#shared/steps.js';
+
+const store = new GenerationStore(createDocumentClient(), tableName());
+const baseUrl = providerBaseUrl();
+const bounds = pollingBoundsFromEnv();
+const waitScale = waitScaleFromEnv();
+const logger = createLogger('status');
+
+/** A provider that says `completed` but gives no URL yet is asked again this many times. */
+const MISSING_URL_CHECKS = 3;
+const MISSING_URL_WAIT_SECONDS = 2;
+
+export const handler = async (event: StatusInput): Promise<PollPlan> => {
+  logger.appendKeys({ generation_id: event.generation_id });
+  const item = await loadGeneration(store, event.generation_id);
+  // Ended elsewhere (cancelled through the API): stop polling with that outcome.
+  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+  if (item.status === 'completed' || item.provider_video_url) return { ...event.poll, status: 'completed' };
+  const providerId = item.provider.generation_id;
+  if (!providerId) throw new ReelhookError('GenerationMissing', `generation ${item.id} has no provider id`);
+
+  const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey() });
+  const remote = await provider.getGeneration(providerId);
+  const polls = event.poll.polls + 1;
+  const now = Date.now();
+  const at = new Date(now).toISOString();
+  logger.info('provider status', { provider_status: remote.status, polls });
+
+  if (remote.status === 'error') {
+    await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl: null, creditsUsed: remote.credits_used }, at);
+    throw new ProviderFailed(remote.error?.message ?? 'the provider reported an error without a message');
+  }
+
+  const remainingSeconds = (Date.parse(item.deadline_at) - now) / 1000;
+  if (remote.status === 'completed') {
+    if (remote.video_url) {
+      await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl: remote.video_url, creditsUsed: remote.credits_used }, at);
+      return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
+    }
+    const missing = (event.poll.missing_url_checks ?? 0) + 1;
+    if (missing > MISSING_URL_CHECKS) throw new ProviderFailed('the provider reported completed but gave no video URL');
+    return { status: 'pending', polls, missing_url_checks: missing, wait_seconds: MISSING_URL_WAIT_SECONDS, next_check_at: waitUntil(MISSING_URL_WAIT_SECONDS, waitScale, now) };
+  }
+
+  // queued, generating, or a pending value we do not know (waiting, active…): keep polling.
+  if (remainingSeconds <= 0) {
+    throw new TimedOut(`the provider had not finished ${item.timeout_seconds} s after the generation was accepted`);
+  }
+  await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl: null, creditsUsed: remote.credits_used }, at);
+  const accepted = Date.parse(item.timeline.provider_accepted ?? item.created_at);
+  const typicalSeconds = findModel(item.model)?.typicalSeconds ?? 180;
+  const waitSeconds = nextWaitSeconds({ typicalSeconds, elapsedSeconds: (now - accepted) / 1000, polls, remainingSeconds }, bounds);
+  return { status: 'pending', polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
+};

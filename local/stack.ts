@@ -1,0 +1,250 @@
+/**
+ * reelhook on one machine: the state machine definition and the handler code that
+ * CDK deploys, run against local stand-ins that speak the real protocols
+ * (dynalite for DynamoDB, s3rver for S3, a Step Functions API stand-in backed by an
+ * ASL interpreter) and, without AIMLAPI_KEY, the built-in AI/ML API simulator.
+ *
+ * This module only composes; behaviour lives in the handlers. The handlers read
+ * their configuration from the environment at import time, exactly as in Lambda, so
+ * one process hosts one stack.
+ */
+import './polyfills.js';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ApiKeyStore, isWebhookSecret, newApiKeySecret, newWebhookSecret } from '#shared/api-keys.js';
+import { createDocumentClient } from '#shared/dynamo.js';
+import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
+import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
+import { localAwsEnvironment } from './environment.js';
+import { startLocalS3, type LocalS3 } from './s3.js';
+import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
+import { LocalStepFunctions } from './stepfunctions/engine.js';
+import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
+import { loadLocalManifest, type LocalFunction, type LocalManifest, type LocalResourceNames } from './template.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+export interface LocalStackOptions {
+  /** Where records, videos and the execution journal live (REELHOOK_DATA_DIR). */
+  dataDir: string;
+  /** Port of the HTTP API on 127.0.0.1; 0 picks a free one. */
+  port?: number;
+  /** The API key `dev` accepts, and its webhook secret; made and kept in the data folder when absent. */
+  apiKey?: string;
+  webhookSecret?: string;
+  /** The real AI/ML API key; absent → the built-in simulator. */
+  providerKey?: string;
+  providerBaseUrl?: string;
+  /** REELHOOK_WAIT_SCALE: factor on every wait and retry delay (0 = none). */
+  waitScale?: number;
+  simulator?: { processingSeconds?: number; videoSizeBytes?: number };
+  /** Powertools log level of the handlers (default WARN). */
+  logLevel?: string;
+}
+
+export interface LocalStack {
+  url: string;
+  apiKey: string;
+  webhookSecret: string;
+  keyId: string;
+  providerBaseUrl: string;
+  simulator: ProviderSimulator | null;
+  engine: LocalStepFunctions;
+  manifest: LocalManifest;
+  names: LocalResourceNames;
+  s3Endpoint: string;
+  dynamoDbEndpoint: string;
+  /** Executions that were in flight when the stack last stopped and were resumed. */
+  resumed: string[];
+  close(): Promise<void>;
+}
+
+const NAMES: LocalResourceNames = {
+  tableName: 'reelhook',
+  bucketName: 'reelhook-videos',
+  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
+  secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:reelhook-provider-key',
+  region: 'us-east-1',
+  accountId: '000000000000',
+};
+
+/** Seconds a simulated generation takes by default: the README's first command finishes quickly. */
+const SIMULATOR_SECONDS = 3;
+
+let running = false;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  if (running) throw new Error('a local reelhook stack is already running in this process');
+  running = true;
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    running = false;
+  };
+  try {
+    const dataDir = resolve(options.dataDir);
+    await mkdir(dataDir, { recursive: true });
+
+    const dynamo = await startDynamo(dataDir);
+    cleanups.push(() => dynamo.close());
+    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), buckets: [NAMES.bucketName] });
+    cleanups.push(() => s3.close());
+
+    let simulator: ProviderSimulator | null = null;
+    let providerKey = options.providerKey;
+    let providerBaseUrl = options.providerBaseUrl ?? 'https://api.aimlapi.com';
+    if (!providerKey) {
+      providerKey = `sim_${randomBytes(16).toString('hex')}`;
+      simulator = await startProviderSimulator({
+        apiKey: providerKey,
+        processingSeconds: options.simulator?.processingSeconds ?? SIMULATOR_SECONDS,
+        videoSizeBytes: options.simulator?.videoSizeBytes,
+      });
+      cleanups.push(() => simulator!.close());
+      providerBaseUrl = simulator.baseUrl;
+    }
+
+    const manifest = await loadLocalManifest(NAMES);
+    // A developer's AWS session must not leak into the local stand-ins' requests.
+    for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
+    Object.assign(
+      process.env,
+      functionEnvironment(manifest.functions),
+      localAwsEnvironment({ dynamoDbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, region: NAMES.region }),
+      {
+        AIMLAPI_KEY: providerKey,
+        AIMLAPI_BASE_URL: providerBaseUrl,
+        REELHOOK_WAIT_SCALE: String(options.waitScale ?? 1),
+        POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      },
+      // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
+      simulator ? { REELHOOK_POLL_FIRST_SECONDS: '1', REELHOOK_POLL_MIN_SECONDS: '1', REELHOOK_POLL_MAX_SECONDS: '2' } : {},
+    );
+
+    await ensureTable(new DynamoDBClient({}), { TableName: NAMES.tableName, ...manifest.table.createTableInput });
+
+    const workers = manifest.functions.filter((fn) => fn.logicalId !== manifest.apiFunction.logicalId);
+    const lambdaHandlers: Record<string, (payload: unknown) => Promise<unknown>> = {};
+    for (const fn of workers) lambdaHandlers[fn.arn] = await importHandler(fn);
+    const engine = new LocalStepFunctions({
+      definition: manifest.definition,
+      stateMachineArn: NAMES.stateMachineArn,
+      lambdaHandlers,
+      waitScale: options.waitScale ?? 1,
+      journalPath: join(dataDir, 'executions.ndjson'),
+    });
+    cleanups.push(() => engine.close());
+    const sfn: LocalSfnServer = await startLocalSfnServer(engine);
+    cleanups.push(() => sfn.close());
+    process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+
+    const key = await ensureLocalApiKey(dataDir, options);
+    const apiHandler = (await importHandler(manifest.apiFunction)) as (
+      event: APIGatewayProxyEventV2,
+    ) => Promise<APIGatewayProxyStructuredResultV2>;
+    const api: LocalHttpApi = await startLocalHttpApi(apiHandler, { port: options.port ?? 0 });
+    cleanups.push(() => api.close());
+
+    const resumed = await engine.resumeInterrupted();
+    return {
+      url: api.url,
+      apiKey: key.apiKey,
+      webhookSecret: key.webhookSecret,
+      keyId: key.keyId,
+      providerBaseUrl,
+      simulator,
+      engine,
+      manifest,
+      names: NAMES,
+      s3Endpoint: s3.endpoint,
+      dynamoDbEndpoint: dynamo.endpoint,
+      resumed,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function startDynamo(dataDir: string): Promise<LocalDynamoDb> {
+  try {
+    return await startLocalDynamoDb({ directory: join(dataDir, 'dynamodb') });
+  } catch (error) {
+    if (/lock/i.test(String((error as Error).message))) {
+      throw new Error(
+        `another reelhook process is using ${dataDir}; stop it, set REELHOOK_DATA_DIR to another folder, or point REELHOOK_URL at the running server`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The variables CDK gives the functions, as resolved for local names; Node's own options stay the process's. */
+function functionEnvironment(functions: readonly LocalFunction[]): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const fn of functions) {
+    for (const [name, value] of Object.entries(fn.environment)) if (name !== 'NODE_OPTIONS') merged[name] = value;
+  }
+  return merged;
+}
+
+/** Runs a handler the way Lambda does: JSON in, JSON out, nothing shared by reference. */
+async function importHandler(fn: LocalFunction): Promise<(payload: unknown) => Promise<unknown>> {
+  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as {
+    handler?: (event: unknown, context: unknown) => Promise<unknown>;
+  };
+  const handler = module.handler;
+  if (typeof handler !== 'function') throw new Error(`${fn.entry} does not export a handler`);
+  const context = lambdaContext(fn);
+  return async (payload) => {
+    const result = await handler(JSON.parse(JSON.stringify(payload ?? null)), context);
+    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+  };
+}
+
+function lambdaContext(fn: LocalFunction): Record<string, unknown> {
+  return {
+    functionName: fn.logicalId,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: fn.arn,
+    memoryLimitInMB: String(fn.memoryMb),
+    awsRequestId: 'local',
+    logGroupName: `/aws/lambda/${fn.logicalId}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => fn.timeoutSeconds * 1000,
+  };
+}
+
+interface LocalKey {
+  apiKey: string;
+  webhookSecret: string;
+  keyId: string;
+}
+
+/**
+ * The key `dev` accepts: REELHOOK_API_KEY / REELHOOK_WEBHOOK_SECRET when given, else
+ * the pair made on first start and kept (mode 0600) in the data folder, so clients
+ * keep working across restarts.
+ */
+async function ensureLocalApiKey(dataDir: string, options: LocalStackOptions): Promise<LocalKey> {
+  const file = join(dataDir, 'local-api-key.json');
+  let saved: { apiKey?: string; webhookSecret?: string } = {};
+  try {
+    saved = JSON.parse(await readFile(file, 'utf8')) as typeof saved;
+  } catch {
+    // First start: nothing saved yet.
+  }
+  const apiKey = options.apiKey ?? saved.apiKey ?? newApiKeySecret();
+  const webhookSecret = options.webhookSecret ?? (apiKey === saved.apiKey ? saved.webhookSecret : undefined) ?? newWebhookSecret();
+  if (!isWebhookSecret(webhookSecret)) throw new Error('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
+  if (!options.apiKey) await writeFile(file, JSON.stringify({ apiKey, webhookSecret }), { mode: 0o600 });
+  const keys = new ApiKeyStore(createDocumentClient(), NAMES.tableName);
+  const issued = await keys.register(apiKey, webhookSecret, 'local');
+  return { apiKey, webhookSecret, keyId: issued.key_id };
+}

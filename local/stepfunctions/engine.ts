@@ -1,0 +1,359 @@
+/**
+ * Local Step Functions: runs the deployed state machine definition in-process with the
+ * `aws-local-stepfunctions` interpreter, keeps executions the way the Step Functions
+ * service does (names, statuses, idempotent starts, stop), and journals them so that a
+ * crash does not lose running work.
+ *
+ * @example
+ * const engine = new LocalStepFunctions({ definition, stateMachineArn, lambdaHandlers, waitScale: 0, journalPath });
+ * const { executionArn } = engine.startExecution('job-1', JSON.stringify({ jobId: 'job-1' }));
+ * await engine.idle();
+ * engine.describeExecution(executionArn).status; // 'SUCCEEDED'
+ */
+import '../polyfills.js';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import {
+  PINNED_CONTEXT_FIELDS,
+  asAslDefinition,
+  withAwsTaskTimeouts,
+  withPinnedExecutionContext,
+} from './definition.js';
+import { type ClosedStatus, ExecutionJournal } from './journal.js';
+import { type LocalTaskHandler, localTaskHandlers } from './lambda-tasks.js';
+import { scaleRetryDelays, waitTimeOverrides } from './time-scale.js';
+
+export type { LocalTaskHandler } from './lambda-tasks.js';
+
+export interface LocalEngineOptions {
+  /** ASL definition object (already resolved: plain strings, no CloudFormation tokens). */
+  definition: Record<string, unknown>;
+  stateMachineArn: string;
+  /** Lambda function ARN → the handler to run for Task states that invoke it. */
+  lambdaHandlers: Record<string, LocalTaskHandler>;
+  /**
+   * Factor applied to Retry delays and fixed `Seconds` waits: 1 = as defined, 0 = no delay.
+   * Wait states driven by SecondsPath/TimestampPath are not scaled here (the step that
+   * computes them already scales them), except that 0 skips them too.
+   */
+  waitScale: number;
+  /** NDJSON file where executions are journaled, so that ones interrupted by a crash can be resumed. */
+  journalPath: string;
+}
+
+export type ExecutionStatus = 'RUNNING' | ClosedStatus;
+
+export interface ExecutionDescription {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+/** A failure the Step Functions API reports by this name (ExecutionDoesNotExist, …). */
+export class LocalSfnError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** A JSON value, as the interpreter types its input. */
+type InterpreterInput = Parameters<StateMachine['run']>[0];
+type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+/**
+ * Ends the Task of an execution that was stopped. Aborting a run does not settle the Task
+ * the interpreter is awaiting, and its timeout timer (as long as the Task's TimeoutSeconds)
+ * would keep the process alive; rejecting with this settles it. The interpreter neither
+ * retries nor catches it (`isRetryable`/`isCatchable`), just as AWS ends a stopped execution.
+ */
+class ExecutionStopped extends Error {
+  override name = 'ExecutionStopped';
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+}
+
+/** The Task handlers of one run, which give up once `stopped` aborts and run nothing after. */
+function stoppableTaskHandlers(handlers: TaskHandlers, stopped: AbortSignal): TaskHandlers {
+  const stoppable: TaskHandlers = {};
+  for (const [stateName, handler] of Object.entries(handlers)) {
+    stoppable[stateName] = (input) => {
+      if (stopped.aborted) return Promise.reject(new ExecutionStopped());
+      return new Promise((resolve, reject) => {
+        const onStop = () => reject(new ExecutionStopped());
+        stopped.addEventListener('abort', onStop, { once: true });
+        Promise.resolve(handler(input))
+          .then(resolve, reject)
+          .finally(() => stopped.removeEventListener('abort', onStop));
+      });
+    };
+  }
+  return stoppable;
+}
+
+interface ActiveRun {
+  abort: () => void;
+  /** Resolves once the outcome is recorded and every event counted; never rejects. */
+  settled: Promise<void>;
+  /** Set by close(): the run is abandoned, not ended, so its outcome is not recorded. */
+  detached: boolean;
+}
+
+interface Outcome {
+  status: ClosedStatus;
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+/** AWS's rule for execution names: 1–80 characters, none of these. */
+const invalidNameCharacters = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]/u;
+
+function outcomeOfFailure(failure: unknown): Outcome {
+  if (failure instanceof ExecutionTimeoutError) {
+    return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution exceeded its TimeoutSeconds' };
+  }
+  if (failure instanceof ExecutionAbortedError) return { status: 'ABORTED' };
+  const stateError = failure instanceof ExecutionError ? failure.cause : failure;
+  if (stateError instanceof Error) {
+    const cause = typeof stateError.cause === 'string' ? stateError.cause : stateError.message;
+    return { status: 'FAILED', error: stateError.name, cause };
+  }
+  return { status: 'FAILED', error: 'States.Runtime', cause: String(stateError) };
+}
+
+export class LocalStepFunctions {
+  private readonly stateMachine: StateMachine;
+  readonly stateMachineArn: string;
+  private readonly stateMachineName: string;
+  private readonly executionArnPrefix: string;
+  private readonly taskHandlers: TaskHandlers;
+  private readonly waitTimeOverrides: Record<string, number>;
+  private readonly journal: ExecutionJournal;
+  private readonly executions = new Map<string, ExecutionDescription>();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly entries: Record<string, number> = {};
+  private closed = false;
+
+  constructor(options: LocalEngineOptions) {
+    const arnParts = /^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:([^:]+)$/.exec(options.stateMachineArn);
+    if (!arnParts?.[1]) throw new Error(`Not a state machine ARN: ${options.stateMachineArn}`);
+    this.stateMachineArn = options.stateMachineArn;
+    this.stateMachineName = arnParts[1];
+    this.executionArnPrefix = `${options.stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
+
+    const definition = withPinnedExecutionContext(
+      withAwsTaskTimeouts(scaleRetryDelays(asAslDefinition(options.definition), options.waitScale)),
+    );
+    this.taskHandlers = localTaskHandlers(definition, options.lambdaHandlers);
+    this.waitTimeOverrides = waitTimeOverrides(definition, options.waitScale);
+    // Validates the definition (slow: once per engine).
+    this.stateMachine = new StateMachine(definition as unknown as StateMachineDefinition);
+
+    this.journal = new ExecutionJournal(options.journalPath);
+    this.restoreFromJournal();
+  }
+
+  startExecution(name: string, input: string): { executionArn: string; startDate: Date } {
+    this.assertOpen();
+    if (name.length < 1 || name.length > 80 || invalidNameCharacters.test(name)) {
+      throw new LocalSfnError('InvalidName', `Invalid execution name: ${JSON.stringify(name)}`);
+    }
+    try {
+      JSON.parse(input);
+    } catch {
+      throw new LocalSfnError('InvalidExecutionInput', 'Execution input is not valid JSON');
+    }
+    const executionArn = `${this.executionArnPrefix}${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      // Like AWS for Standard workflows: repeating the start of a running execution is harmless.
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn, startDate: existing.startDate };
+      }
+      throw new LocalSfnError('ExecutionAlreadyExists', `Execution already exists: '${executionArn}'`);
+    }
+    const execution: ExecutionDescription = {
+      executionArn,
+      stateMachineArn: this.stateMachineArn,
+      name,
+      status: 'RUNNING',
+      startDate: new Date(),
+      input,
+    };
+    this.journal.append({ type: 'started', name, arn: executionArn, input, startDate: execution.startDate.toISOString() });
+    this.executions.set(executionArn, execution);
+    this.launch(execution);
+    return { executionArn, startDate: execution.startDate };
+  }
+
+  describeExecution(executionArn: string): ExecutionDescription {
+    return { ...this.existing(executionArn) };
+  }
+
+  stopExecution(executionArn: string, error?: string, cause?: string): { stopDate: Date } {
+    this.assertOpen();
+    const execution = this.existing(executionArn);
+    if (execution.status === 'RUNNING') {
+      this.end(execution, { status: 'ABORTED', error, cause });
+      this.active.get(executionArn)?.abort();
+    }
+    return { stopDate: execution.stopDate ?? new Date() };
+  }
+
+  /** Newest first, as the service lists them. */
+  listExecutions(statusFilter?: ExecutionStatus): ExecutionDescription[] {
+    return [...this.executions.values()]
+      .filter((execution) => statusFilter === undefined || execution.status === statusFilter)
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
+      .map((execution) => ({ ...execution }));
+  }
+
+  /**
+   * Re-runs, from the start and with the same input, every execution the journal shows as
+   * started but never ended (reelhook's steps are idempotent, so this resumes them).
+   * Returns their names.
+   */
+  async resumeInterrupted(): Promise<string[]> {
+    this.assertOpen();
+    const interrupted = [...this.executions.values()].filter(
+      (execution) => execution.status === 'RUNNING' && !this.active.has(execution.executionArn),
+    );
+    for (const execution of interrupted) this.launch(execution);
+    return interrupted.map((execution) => execution.name);
+  }
+
+  /** Resolves when no execution is running in this process. */
+  async idle(): Promise<void> {
+    while (this.active.size > 0) {
+      await Promise.all([...this.active.values()].map((run) => run.settled));
+    }
+  }
+
+  /** Counts of StateEntered events per state name across all executions so far. */
+  stateEntries(): Record<string, number> {
+    return { ...this.entries };
+  }
+
+  /**
+   * Stops accepting new executions, aborts running ones without journaling them as ended
+   * (so a later resumeInterrupted() picks them up), and closes the journal.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const runs = [...this.active.values()];
+    for (const run of runs) {
+      run.detached = true;
+      run.abort();
+    }
+    await Promise.all(runs.map((run) => run.settled));
+    this.journal.close();
+  }
+
+  private launch(execution: ExecutionDescription): void {
+    const input = JSON.parse(execution.input) as InterpreterInput;
+    const startTime = execution.startDate.toISOString();
+    const stopped = new AbortController();
+    const run = this.stateMachine.run(input, {
+      overrides: {
+        taskResourceLocalHandlers: stoppableTaskHandlers(this.taskHandlers, stopped.signal),
+        waitTimeOverrides: this.waitTimeOverrides,
+      },
+      context: {
+        Execution: {
+          Id: execution.executionArn,
+          Name: execution.name,
+          Input: input,
+          StartTime: startTime,
+          [PINNED_CONTEXT_FIELDS.Input]: input,
+          [PINNED_CONTEXT_FIELDS.StartTime]: startTime,
+        },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
+      },
+    });
+    const activeRun: ActiveRun = { abort: run.abort, settled: Promise.resolve(), detached: false };
+    const recordOutcome = run.result
+      .then((output) => ({ status: 'SUCCEEDED' as const, output: JSON.stringify(output) }), outcomeOfFailure)
+      // Once the execution has ended (stopped, timed out, failed), settle any Task still awaited.
+      .finally(() => stopped.abort());
+    activeRun.settled = Promise.all([recordOutcome, this.countStateEntries(run.eventLogs)]).then(([outcome]) => {
+      if (!activeRun.detached && execution.status === 'RUNNING') this.end(execution, outcome);
+      this.active.delete(execution.executionArn);
+    });
+    this.active.set(execution.executionArn, activeRun);
+  }
+
+  private end(execution: ExecutionDescription, outcome: Outcome): void {
+    execution.status = outcome.status;
+    execution.stopDate = new Date();
+    if (outcome.output !== undefined) execution.output = outcome.output;
+    if (outcome.error !== undefined) execution.error = outcome.error;
+    if (outcome.cause !== undefined) execution.cause = outcome.cause;
+    this.journal.append({
+      type: 'ended',
+      arn: execution.executionArn,
+      status: outcome.status,
+      stopDate: execution.stopDate.toISOString(),
+      ...(outcome.output !== undefined && { output: outcome.output }),
+      ...(outcome.error !== undefined && { error: outcome.error }),
+      ...(outcome.cause !== undefined && { cause: outcome.cause }),
+    });
+  }
+
+  private async countStateEntries(events: AsyncIterable<{ type: string; state?: { name: string } }>): Promise<void> {
+    for await (const event of events) {
+      if (event.type === 'StateEntered' && event.state) {
+        this.entries[event.state.name] = (this.entries[event.state.name] ?? 0) + 1;
+      }
+    }
+  }
+
+  /** Rebuilds the executions of this state machine from the journal (a journal of another one is ignored). */
+  private restoreFromJournal(): void {
+    for (const entry of this.journal.recovered) {
+      if (!entry.arn.startsWith(this.executionArnPrefix)) continue;
+      if (entry.type === 'started') {
+        this.executions.set(entry.arn, {
+          executionArn: entry.arn,
+          stateMachineArn: this.stateMachineArn,
+          name: entry.name,
+          status: 'RUNNING',
+          startDate: new Date(entry.startDate),
+          input: entry.input,
+        });
+        continue;
+      }
+      const execution = this.executions.get(entry.arn);
+      if (!execution) continue;
+      execution.status = entry.status;
+      execution.stopDate = new Date(entry.stopDate);
+      if (entry.output !== undefined) execution.output = entry.output;
+      if (entry.error !== undefined) execution.error = entry.error;
+      if (entry.cause !== undefined) execution.cause = entry.cause;
+    }
+  }
+
+  private existing(executionArn: string): ExecutionDescription {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new LocalSfnError('ExecutionDoesNotExist', `Execution does not exist: '${executionArn}'`);
+    return execution;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('Local Step Functions is closed');
+  }
+}
