@@ -71,10 +71,11 @@ export interface ReelhookWorkflowProps {
  * The generation workflow, a Standard state machine in JSONPath (the local engine runs
  * this very definition, read back from the synthesized template):
  *
- * Submit Generation → Wait For Provider → Check Status → Provider Finished? (loop) →
+ * Delivery Only? → Submit Generation → Wait For Provider → Check Status → Provider Finished? (loop) →
  * Copy Video → Record Completion → Notify Callback → Callback Settled? (retry loop) →
  * Generation Outcome?. Any provider or copy failure goes to Record Failure, which
- * notifies too; a failing callback never fails the generation.
+ * notifies too; a failing callback never fails the generation. An execution started
+ * with a `notification` in its input (cancel, redelivery) only runs the delivery loop.
  *
  * @example
  * const workflow = new ReelhookWorkflow(this, 'Workflow', { createFunction, statusFunction,
@@ -189,7 +190,7 @@ export class ReelhookWorkflow extends Construct {
     recordCompletion.next(notify);
     recordFailure.next(notify);
 
-    const definition = submit
+    submit
       .next(waitForProvider)
       .next(checkStatus)
       .next(
@@ -197,6 +198,11 @@ export class ReelhookWorkflow extends Construct {
           .when(Condition.stringEquals('$.poll.status', 'completed'), copyVideo.next(recordCompletion))
           .otherwise(waitForProvider),
       );
+    // Cancel and redelivery start an execution that carries the event to deliver: it
+    // goes straight to the durable delivery loop instead of a second provider job.
+    const definition = Choice.jsonPath(this, 'Delivery Only?')
+      .when(Condition.isPresent('$.notification'), notify)
+      .otherwise(submit);
 
     const logGroupPrefix = '/aws/vendedlogs/states/';
     this.logGroup = new LogGroup(this, 'Logs', {

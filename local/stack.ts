@@ -10,7 +10,7 @@
  */
 import './polyfills.js';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -71,6 +71,9 @@ const NAMES: LocalResourceNames = {
   region: 'us-east-1',
   accountId: '000000000000',
 };
+
+/** Written in the data folder while a stack runs: where its stand-ins listen. */
+export const ENDPOINTS_FILE = 'running-stack.json';
 
 /** Seconds a simulated generation takes by default: the README's first command finishes quickly. */
 const SIMULATOR_SECONDS = 3;
@@ -150,6 +153,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => api.close());
 
     const resumed = await engine.resumeInterrupted();
+    // Lets `reelhook keys` reach this stack's DynamoDB while the data folder is locked by it.
+    const endpointsFile = join(dataDir, ENDPOINTS_FILE);
+    await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, tableName: NAMES.tableName }));
+    cleanups.push(() => rm(endpointsFile, { force: true }));
     return {
       url: api.url,
       apiKey: key.apiKey,

@@ -5,6 +5,7 @@
  */
 import { tableName, providerBaseUrl } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
+import { ReelhookError } from '#shared/errors.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
 import { findModel } from '#shared/models.js';
@@ -23,6 +24,8 @@ const logger = createLogger('create');
 export const handler = async (event: StepInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   let item = await loadGeneration(store, event.generation_id);
+  // Ended before the provider was asked (cancelled): no job, and the failure path notifies.
+  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
   if (!item.provider.generation_id) {
     const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey() });
     const job = await provider.createGeneration({ model: item.model, prompt: item.prompt, params: item.params });

@@ -76,12 +76,18 @@ function functionArn(entry: string): string | undefined {
 }
 
 describe('shape', () => {
-  it('uses JSONPath, starts at Submit Generation and has exactly the designed states', () => {
+  it('uses JSONPath, starts by choosing between a generation and a delivery, and has exactly the designed states', () => {
     expect(manifest.definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
-    expect(manifest.definition.StartAt).toBe('Submit Generation');
+    expect(manifest.definition.StartAt).toBe('Delivery Only?');
+    expect(state('Delivery Only?')).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.notification', IsPresent: true, Next: 'Notify Callback' }],
+      Default: 'Submit Generation',
+    });
     expect(Object.keys(states).sort()).toEqual(
       [
         ...TASKS,
+        'Delivery Only?',
         'Wait For Provider',
         'Provider Finished?',
         'Callback Settled?',
