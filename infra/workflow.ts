@@ -167,17 +167,16 @@ export class ReelhookWorkflow extends Construct {
       { ...generationId, 'notification.$': '$.notification' },
       '$.delivery',
     );
+    // Only a failed generation fails the execution; a delivery-only run of another event succeeds.
     const outcome = Choice.jsonPath(this, 'Generation Outcome?')
       .when(
-        Condition.stringEquals('$.notification.outcome', 'completed'),
-        Succeed.jsonPath(this, 'Generation Completed'),
-      )
-      .otherwise(
+        Condition.stringEquals('$.notification.outcome', 'error'),
         Fail.jsonPath(this, 'Generation Failed', {
           errorPath: '$.notification.error_name',
           causePath: '$.notification.error_message',
         }),
-      );
+      )
+      .otherwise(Succeed.jsonPath(this, 'Generation Completed'));
     notify.addCatch(outcome, { resultPath: '$.delivery_error', errors: [Errors.ALL] });
     const waitForCallbackRetry = Wait.jsonPath(this, 'Wait For Callback Retry', {
       time: WaitTime.timestampPath('$.delivery.next_attempt_at'),

@@ -79,6 +79,8 @@ export interface PublicGeneration {
   metadata: Record<string, unknown>;
   provider: { generation_id: string | null; status: string | null };
   callback: { url: string | null; state: CallbackState; attempts: number; last_status_code: number | null };
+  /** When each step happened: accepted, provider_accepted, provider_done, completed | failed, notified. */
+  timeline: Record<string, string>;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -113,6 +115,7 @@ export function toPublicGeneration(item: GenerationItem, videoUrl: string | null
       attempts: item.callback.attempts,
       last_status_code: item.callback.last_status_code,
     },
+    timeline: item.timeline,
     created_at: item.created_at,
     updated_at: item.updated_at,
     completed_at: item.completed_at,

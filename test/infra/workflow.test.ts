@@ -123,8 +123,8 @@ describe('shape', () => {
     });
     expect(state('Generation Outcome?')).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.notification.outcome', StringEquals: 'completed', Next: 'Generation Completed' }],
-      Default: 'Generation Failed',
+      Choices: [{ Variable: '$.notification.outcome', StringEquals: 'error', Next: 'Generation Failed' }],
+      Default: 'Generation Completed',
     });
     expect(state('Generation Completed').Type).toBe('Succeed');
     expect(state('Generation Failed')).toMatchObject({
