@@ -1,6 +1,7 @@
 /** `reelhook <command>`: dispatches to the commands of CONTRACT.md §5. */
 import { runDev } from './dev.js';
 import { runGenerate } from './generate.js';
+import { KEYS_HELP, runKeys } from './keys.js';
 import { UsageError } from './usage.js';
 
 const HELP = `reelhook — durable orchestration of AI text-to-video generations
@@ -12,7 +13,7 @@ Usage:
       [--negative-prompt T] [--cfg-scale X] [--callback-url U] [--out FILE] [--json]
       Run one generation end to end and save the video. Uses REELHOOK_URL when set,
       else starts the embedded stack in this process.
-
+${KEYS_HELP}
 Without AIMLAPI_KEY the built-in AI/ML API simulator answers, so no account or network is needed.
 `;
 
@@ -24,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runDev(rest);
       case 'generate':
         return await runGenerate(rest);
+      case 'keys':
+        return await runKeys(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -1,86 +1,216 @@
-import { Token } from 'aws-cdk-lib';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration, Token } from 'aws-cdk-lib';
+import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '../functions/shared/polling.js';
+import { TableLayout } from '../functions/shared/table-layout.js';
+import { ReelhookEventIntake } from './event-intake.js';
+import { assertPollingFitsHistory } from './history.js';
 import { ReelhookHttpApi } from './http-api.js';
 import { ReelhookFunction, type ReelhookFunctionName, type ReelhookFunctionProps } from './lambda-function.js';
+import { ReelhookMonitoring } from './monitoring.js';
+import { acknowledgeWildcardResource } from './nag.js';
 import { ReelhookStorage, VIDEO_PREFIX } from './storage.js';
 import { COPY_TIMEOUT, ReelhookWorkflow } from './workflow.js';
 
+/** The `source` of the events reelhook publishes (CONTRACT.md §4). */
+export const EVENT_SOURCE = 'reelhook';
+
+/** The only callback policy AWS allows: https to public addresses (CONTRACT.md §3). */
+export type ReelhookCallbackPolicy = 'public';
+
 export interface ReelhookOrchestratorProps {
   /**
-   * Base URL of the AI/ML API (point it at a mock or proxy for testing).
+   * Base URL of the AI/ML API (a proxy, or a mock for testing). Must be https: the
+   * provider key travels in the Authorization header.
    * @default 'https://api.aimlapi.com'
    */
   readonly aimlapiBaseUrl?: string;
   /**
-   * Largest video the copy step accepts; bigger ones fail with `InvalidVideo`.
+   * Largest video the copy step accepts; bigger ones end the generation with
+   * `InvalidVideo`. At most 10 GiB: the copy has Lambda's 15 minutes, and 10 GiB in
+   * that time already needs the provider to serve 11.4 MiB/s throughout.
    * @default 2 GiB
    */
   readonly maxVideoBytes?: number;
   /**
-   * Retention of the functions' and the state machine's logs.
+   * Retention of the functions', the state machine's and the API's logs.
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Where the videos are copied (under `videos/`).
+   * @default a new private, encrypted, TLS-only bucket with server access logs
+   */
+  readonly bucket?: IBucket;
+  /**
+   * The table for generations, API keys and idempotency keys; see ReelhookStorageProps.table for its layout.
+   * @default a new on-demand table with encryption, point-in-time recovery and TTL on `expires_at`
+   */
+  readonly table?: ITable;
+  /**
+   * The bus reelhook publishes `Video Generation Started/Completed/Failed` to (source
+   * `reelhook`) and takes `Video Generation Requested` events from.
+   * @default the account's default event bus
+   */
+  readonly eventBus?: IEventBus;
+  /**
+   * Secret whose value is the AI/ML API key. Only the create and status functions may read it.
+   * @default a new secret with a random placeholder; put your key in it after the first deploy
+   */
+  readonly providerSecret?: ISecret;
+  /**
+   * Wait before the first status check of a generation (whole seconds).
+   * @default 60 % of the model's typical duration
+   */
+  readonly pollFirstCheck?: Duration;
+  /**
+   * Shortest wait between status checks (whole seconds, at least 1).
+   * @default Duration.seconds(5)
+   */
+  readonly pollMinInterval?: Duration;
+  /**
+   * Longest wait between status checks. The interval grows with the time a generation
+   * has run, up to this; it must keep a 24 h generation's polling within half of Step
+   * Functions. 25,000-event history (64 s or more with the default minimum).
+   * @default Duration.seconds(120)
+   */
+  readonly pollMaxInterval?: Duration;
+  /**
+   * Which callback URLs are accepted and called. AWS allows only `public`: https, and
+   * only to hosts that resolve to public addresses.
+   * @default 'public'
+   */
+  readonly callbackPolicy?: ReelhookCallbackPolicy;
+  /**
+   * What every alarm does when it fires, e.g. `new SnsAction(topic)`.
+   * @default no action: alarms show in the console and on the dashboard only
+   */
+  readonly alarmAction?: IAlarmAction;
+  /**
+   * How long a generation's record is kept after it is created (DynamoDB TTL on
+   * `expires_at`). Videos in a bucket this construct creates expire after the same time.
+   * Whole days, at least 1.
+   * @default records and videos are kept until deleted
+   */
+  readonly recordRetention?: Duration;
+  /**
+   * Name of the state machine; executions are named after the generations.
+   * @default a name derived from the construct path, unique in the account and region
+   */
+  readonly stateMachineName?: string;
 }
 
 const DEFAULT_AIMLAPI_BASE_URL = 'https://api.aimlapi.com';
 const DEFAULT_MAX_VIDEO_BYTES = 2 * 1024 ** 3;
+/** See maxVideoBytes: what 15 minutes can copy at a rate a CDN reliably sustains. */
+const MAX_VIDEO_BYTES_LIMIT = 10 * 1024 ** 3;
+const DEFAULT_POLL_MAX_INTERVAL = Duration.seconds(120);
 
-function isHttpUrl(value: string): boolean {
-  return URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol);
+/** DynamoDB actions on single items; no function deletes or scans. */
+const READ_ITEM = ['dynamodb:GetItem'];
+const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+
+function validated(props: ReelhookOrchestratorProps) {
+  const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_AIMLAPI_BASE_URL;
+  if (!Token.isUnresolved(aimlapiBaseUrl) && !(URL.canParse(aimlapiBaseUrl) && new URL(aimlapiBaseUrl).protocol === 'https:')) {
+    throw new Error(`aimlapiBaseUrl must be an https URL (it carries the provider key), got '${aimlapiBaseUrl}'`);
+  }
+  const maxVideoBytes = props.maxVideoBytes ?? DEFAULT_MAX_VIDEO_BYTES;
+  if (!Number.isSafeInteger(maxVideoBytes) || maxVideoBytes <= 0 || maxVideoBytes > MAX_VIDEO_BYTES_LIMIT) {
+    throw new Error(`maxVideoBytes must be a positive integer up to ${MAX_VIDEO_BYTES_LIMIT} (10 GiB), got ${maxVideoBytes}`);
+  }
+  const callbackPolicy: string = props.callbackPolicy ?? 'public';
+  if (callbackPolicy !== 'public') {
+    throw new Error(`callbackPolicy must be 'public' in AWS (https to public addresses only), got '${callbackPolicy}'`);
+  }
+  const seconds = (name: string, value: Duration, min: number) => {
+    const whole = value.toSeconds({ integral: false });
+    if (!Number.isInteger(whole) || whole < min) throw new Error(`${name} must be whole seconds, at least ${min}, got ${value}`);
+    return whole;
+  };
+  const bounds: PollingBounds = {
+    firstCheckSeconds: props.pollFirstCheck === undefined ? null : seconds('pollFirstCheck', props.pollFirstCheck, 0),
+    minIntervalSeconds: seconds('pollMinInterval', props.pollMinInterval ?? Duration.seconds(DEFAULT_POLLING_BOUNDS.minIntervalSeconds), 1),
+    maxIntervalSeconds: seconds('pollMaxInterval', props.pollMaxInterval ?? DEFAULT_POLL_MAX_INTERVAL, 1),
+  };
+  if (bounds.maxIntervalSeconds < bounds.minIntervalSeconds) {
+    throw new Error(`pollMaxInterval (${bounds.maxIntervalSeconds} s) must not be below pollMinInterval (${bounds.minIntervalSeconds} s)`);
+  }
+  assertPollingFitsHistory(bounds);
+  const recordRetentionDays = props.recordRetention?.toDays({ integral: false });
+  if (recordRetentionDays !== undefined && (!Number.isInteger(recordRetentionDays) || recordRetentionDays < 1)) {
+    throw new Error(`recordRetention must be whole days, at least 1, got ${props.recordRetention}`);
+  }
+  return { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, recordRetentionDays };
 }
 
 /**
- * All of reelhook in one construct: storage, the six functions, the generation
- * workflow and the HTTP API, each function granted only what its step needs.
+ * All of reelhook in one construct: storage, the seven functions, the generation
+ * workflow, the HTTP API, the EventBridge intake, alarms and a dashboard. Each function
+ * gets only the permissions its step needs, each with the environment variable that
+ * names the resource.
  *
  * @example
- * const reelhook = new ReelhookOrchestrator(this, 'Reelhook', { maxVideoBytes: 512 * 1024 ** 2 });
+ * const reelhook = new ReelhookOrchestrator(this, 'Reelhook', {
+ *   bucket: Bucket.fromBucketName(this, 'Media', 'my-media-bucket'),
+ *   alarmAction: new SnsAction(opsTopic),
+ *   recordRetention: Duration.days(90),
+ * });
  * new CfnOutput(this, 'ApiUrl', { value: reelhook.api.httpApi.apiEndpoint });
  */
 export class ReelhookOrchestrator extends Construct {
   public readonly storage: ReelhookStorage;
+  public readonly eventBus: IEventBus;
   public readonly functions: Readonly<Record<ReelhookFunctionName, NodejsFunction>>;
   public readonly workflow: ReelhookWorkflow;
   public readonly api: ReelhookHttpApi;
+  public readonly intake: ReelhookEventIntake;
+  public readonly monitoring: ReelhookMonitoring;
 
   constructor(scope: Construct, id: string, props: ReelhookOrchestratorProps = {}) {
     super(scope, id);
 
-    const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_AIMLAPI_BASE_URL;
-    if (!Token.isUnresolved(aimlapiBaseUrl) && !isHttpUrl(aimlapiBaseUrl)) {
-      throw new Error(`aimlapiBaseUrl must be an http(s) URL, got '${aimlapiBaseUrl}'`);
-    }
-    const maxVideoBytes = props.maxVideoBytes ?? DEFAULT_MAX_VIDEO_BYTES;
-    if (!Number.isSafeInteger(maxVideoBytes) || maxVideoBytes <= 0) {
-      throw new Error(`maxVideoBytes must be a positive integer, got ${maxVideoBytes}`);
-    }
+    const { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, recordRetentionDays } = validated(props);
 
-    this.storage = new ReelhookStorage(this, 'Storage');
-    const { table, bucket, providerSecret } = this.storage;
+    this.storage = new ReelhookStorage(this, 'Storage', {
+      table: props.table,
+      bucket: props.bucket,
+      providerSecret: props.providerSecret,
+      videoRetention: recordRetentionDays === undefined ? undefined : Duration.days(recordRetentionDays),
+    });
+    this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
     type Sizing = Pick<ReelhookFunctionProps, 'memorySize' | 'timeout'>;
     const build = (constructId: string, name: ReelhookFunctionName, sizing: Sizing = {}) =>
       new ReelhookFunction(this, constructId, { name, logRetention: props.logRetention, ...sizing }).lambdaFunction;
     this.functions = {
-      // 256 MB / 30 s: routing, validation and a few DynamoDB calls; HTTP API gives up after 30 s anyway.
-      api: build('Api', 'api'),
-      // 256 MB / 30 s: one provider request with its own timeouts, then a DynamoDB write.
-      create: build('Create', 'create'),
-      // 256 MB / 30 s: one provider poll and a DynamoDB write.
-      status: build('Status', 'status'),
-      // 1024 MB / 15 min: streams a whole video through multipart upload parts held in memory
-      // while hashing it; Lambda's network and CPU share grow with memory.
+      // 512 MB / 29 s: the one function a person waits on, and Lambda's CPU share grows with memory;
+      // 29 s ends it before API Gateway's fixed 30 s integration timeout answers 503 on its own.
+      api: build('Api', 'api', { memorySize: 512, timeout: Duration.seconds(29) }),
+      // 256 MB / 30 s: the API's validation and a few DynamoDB and Step Functions calls, asynchronously.
+      intake: build('Intake', 'intake'),
+      // 256 MB / 2 min: one provider request may use its 30 s timeout three times around two waits
+      // for 429s (≤ 20 s), ≈ 110 s, and must end in a ProviderUnavailable of its own, not a Lambda timeout.
+      create: build('Create', 'create', { timeout: Duration.minutes(2) }),
+      // 256 MB / 2 min: one provider poll, with the same worst case as create.
+      status: build('Status', 'status', { timeout: Duration.minutes(2) }),
+      // 1024 MB / 15 min: streams the video through 8 MiB multipart parts (4 in flight) while hashing it.
+      // Memory buys CPU and network share, not buffer: 2 GiB in 15 min needs only 2.3 MiB/s from the
+      // provider, far below what Lambda moves at this size; larger than maxVideoBytes ends InvalidVideo.
       copy: build('Copy', 'copy', { memorySize: 1024, timeout: COPY_TIMEOUT }),
-      // 256 MB / 30 s: one conditional DynamoDB update and a presigned URL.
+      // 256 MB / 30 s: one conditional DynamoDB update, a presigned URL and one PutEvents.
       record: build('Record', 'record'),
       // 256 MB / 30 s: one webhook attempt (10 s limit per contract) plus its bookkeeping.
       notify: build('Notify', 'notify'),
     };
-    const { api, create, status, copy, record, notify } = this.functions;
+    const { api, intake, create, status, copy, record, notify } = this.functions;
 
     this.workflow = new ReelhookWorkflow(this, 'Workflow', {
       createFunction: create,
@@ -89,36 +219,106 @@ export class ReelhookOrchestrator extends Construct {
       recordFunction: record,
       notifyFunction: notify,
       logRetention: props.logRetention,
+      stateMachineName: props.stateMachineName,
     });
-    const { stateMachine } = this.workflow;
+    this.api = new ReelhookHttpApi(this, 'Http', { handler: api, logRetention: props.logRetention });
+    this.intake = new ReelhookEventIntake(this, 'EventIntake', { eventBus: this.eventBus, handler: intake });
+    this.monitoring = new ReelhookMonitoring(this, 'Monitoring', {
+      stateMachine: this.workflow.stateMachine,
+      functions: this.functions,
+      httpApi: this.api.httpApi,
+      deadLetterQueue: this.intake.deadLetterQueue,
+      alarmAction: props.alarmAction,
+    });
 
-    this.api = new ReelhookHttpApi(this, 'Http', { handler: api });
+    this.grantTable(this.storage.table);
+    this.grantVideos(this.storage.bucket);
 
-    const videoObjects = bucket.arnForObjects(`${VIDEO_PREFIX}*`);
-    const allowOnVideos = (grantee: IGrantable, actions: string[]) =>
-      grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [videoObjects] }));
-
-    // Every step reads and writes the generation record; bucket access is granted per step below.
-    for (const fn of Object.values(this.functions)) {
-      fn.addEnvironment('TABLE_NAME', table.tableName);
-      table.grantReadWriteData(fn);
-      fn.addEnvironment('BUCKET_NAME', bucket.bucketName);
-    }
-
+    const { providerSecret } = this.storage;
     for (const fn of [create, status]) {
       fn.addEnvironment('AIMLAPI_BASE_URL', aimlapiBaseUrl);
       fn.addEnvironment('AIMLAPI_SECRET_ARN', providerSecret.secretArn);
       providerSecret.grantRead(fn);
+      fn.addEnvironment('REELHOOK_POLL_MIN_SECONDS', String(bounds.minIntervalSeconds));
+      fn.addEnvironment('REELHOOK_POLL_MAX_SECONDS', String(bounds.maxIntervalSeconds));
+      if (bounds.firstCheckSeconds !== null) fn.addEnvironment('REELHOOK_POLL_FIRST_SECONDS', String(bounds.firstCheckSeconds));
     }
 
     copy.addEnvironment('REELHOOK_MAX_VIDEO_BYTES', String(maxVideoBytes));
-    allowOnVideos(copy, ['s3:PutObject', 's3:AbortMultipartUpload']);
 
-    // Presigned download URLs carry the signer's permissions.
-    for (const fn of [api, record, notify]) allowOnVideos(fn, ['s3:GetObject']);
+    // Requests are validated against the policy when accepted, and deliveries when made.
+    for (const fn of [api, intake, notify]) fn.addEnvironment('REELHOOK_CALLBACK_POLICY', callbackPolicy);
+    if (recordRetentionDays !== undefined) {
+      for (const fn of [api, intake]) fn.addEnvironment('REELHOOK_RECORD_TTL_DAYS', String(recordRetentionDays));
+    }
 
-    api.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
-    stateMachine.grantStartExecution(api);
-    stateMachine.grantExecution(api, 'states:DescribeExecution', 'states:StopExecution');
+    // api and intake start generations, cancel (stop `<id>`, start `<id>-cancel`) and redeliver;
+    // create starts the delivery-only `<id>-started` execution.
+    for (const fn of [api, intake]) {
+      this.workflow.grantStartExecution(fn);
+      this.workflow.grantExecutionControl(fn);
+    }
+    this.workflow.grantStartExecution(create);
+
+    for (const fn of [create, record]) {
+      fn.addEnvironment('EVENT_BUS_NAME', this.eventBus.eventBusName);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [this.eventBus.eventBusArn],
+          // Our functions can speak only as reelhook on the bus.
+          conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+        }),
+      );
+    }
+  }
+
+  /**
+   * Item access per step, on the table itself; only the functions that list a tenant's
+   * generations may query the owner index, named exactly.
+   */
+  private grantTable(table: ITable): void {
+    const { api, intake, create, status, copy, record, notify } = this.functions;
+    const ownerIndexArn = `${table.tableArn}/index/${TableLayout.ownerIndex.name}`;
+    const access: Array<[NodejsFunction, string[], boolean]> = [
+      [api, [...READ_ITEM, ...WRITE_ITEM], true],
+      [intake, [...READ_ITEM, ...WRITE_ITEM], true],
+      [create, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+      [status, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+      // The copy reads the provider's URL from the record; record writes the outcome.
+      [copy, READ_ITEM, false],
+      [record, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+      [notify, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+    ];
+    for (const [fn, actions, lists] of access) {
+      fn.addEnvironment('TABLE_NAME', table.tableName);
+      fn.addToRolePolicy(new PolicyStatement({ actions, resources: [table.tableArn] }));
+      if (lists) fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [table.tableArn, ownerIndexArn] }));
+      // A brought table may use a customer managed key.
+      if (actions.some((action) => WRITE_ITEM.includes(action))) table.encryptionKey?.grantEncryptDecrypt(fn);
+      else table.encryptionKey?.grantDecrypt(fn);
+    }
+  }
+
+  /** The copy writes under videos/ only; api, record and notify sign download URLs, which carry their read permission. */
+  private grantVideos(bucket: IBucket): void {
+    const { api, copy, record, notify } = this.functions;
+    const videoObjects = bucket.arnForObjects(`${VIDEO_PREFIX}*`);
+    const allow = (fn: NodejsFunction, actions: string[]) => {
+      fn.addEnvironment('BUCKET_NAME', bucket.bucketName);
+      fn.addToRolePolicy(new PolicyStatement({ actions, resources: [videoObjects] }));
+      acknowledgeWildcardResource(
+        fn.role ?? fn,
+        videoObjects,
+        'Videos are stored as videos/<generation id>.mp4, one object per generation created at run time, ' +
+          `so the grant names the ${VIDEO_PREFIX} prefix of this one bucket and only the actions this step needs.`,
+      );
+    };
+    allow(copy, ['s3:PutObject', 's3:AbortMultipartUpload']);
+    bucket.encryptionKey?.grantEncryptDecrypt(copy);
+    for (const fn of [api, record, notify]) {
+      allow(fn, ['s3:GetObject']);
+      bucket.encryptionKey?.grantDecrypt(fn);
+    }
   }
 }

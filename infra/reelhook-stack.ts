@@ -12,7 +12,7 @@ export interface ReelhookStackProps extends StackProps, ReelhookOrchestratorProp
  * point users at.
  *
  * @example
- * new ReelhookStack(new App(), REELHOOK_STACK_ID, { aimlapiBaseUrl: 'https://api.aimlapi.com' });
+ * new ReelhookStack(new App(), REELHOOK_STACK_ID, { recordRetention: Duration.days(90) });
  */
 export class ReelhookStack extends Stack {
   public readonly orchestrator: ReelhookOrchestrator;
@@ -21,7 +21,7 @@ export class ReelhookStack extends Stack {
     super(scope, id, { description: 'reelhook: durable text-to-video generations with signed webhooks', ...props });
 
     this.orchestrator = new ReelhookOrchestrator(this, 'Orchestrator', props);
-    const { storage, workflow, api } = this.orchestrator;
+    const { storage, workflow, api, eventBus, monitoring, intake } = this.orchestrator;
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint, description: 'Base URL; the API lives under /v2' });
     new CfnOutput(this, 'TableName', { value: storage.table.tableName });
@@ -31,5 +31,14 @@ export class ReelhookStack extends Stack {
       value: storage.providerSecret.secretArn,
       description: 'Put your AI/ML API key in this secret',
     });
+    new CfnOutput(this, 'EventBusName', {
+      value: eventBus.eventBusName,
+      description: 'Where Video Generation events are published and Video Generation Requested is taken from',
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: intake.deadLetterQueue.queueUrl,
+      description: 'Requested generations that could not be started',
+    });
+    new CfnOutput(this, 'DashboardName', { value: monitoring.dashboard.dashboardName });
   }
 }

@@ -1,5 +1,6 @@
-import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
@@ -21,6 +22,8 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { GenerationErrorName, RETRYABLE_STEP_ERRORS } from '../functions/shared/errors.js';
+import { EVENT_PUBLISH_FAILED } from '../functions/shared/events.js';
+import { acknowledgeWildcardResource } from './nag.js';
 
 /**
  * Lambda service faults worth retrying. `retryOnServiceExceptions` covers all but
@@ -37,11 +40,28 @@ const LAMBDA_SERVICE_ERRORS = [
 /** The copy streams a whole video; it gets Lambda's maximum run time. */
 export const COPY_TIMEOUT = Duration.minutes(15);
 
+/**
+ * Backstop for an execution that never ends (a bug, a Wait on a far timestamp). The
+ * longest designed run is about 2.2 days: a 24 h generation, the copy with its retries
+ * (about 1 h), then the webhook schedule (about 27.6 h with jitter, Retry-After capped).
+ * An execution still running after 7 days times out, which the stack alarms on.
+ */
+export const EXECUTION_TIMEOUT = Duration.days(7);
+
 const LAMBDA_SERVICE_RETRY: RetryProps = {
   errors: [...LAMBDA_SERVICE_ERRORS],
   interval: Duration.seconds(2),
   backoffRate: 2,
   maxAttempts: 6,
+  jitterStrategy: JitterType.FULL,
+};
+
+/** PutEvents failing: the steps that publish (submit, record) throw this and are run again. */
+const EVENT_PUBLISH_RETRY: RetryProps = {
+  errors: [EVENT_PUBLISH_FAILED],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 5,
   jitterStrategy: JitterType.FULL,
 };
 
@@ -65,6 +85,13 @@ export interface ReelhookWorkflowProps {
   readonly notifyFunction: IFunction;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * The state machine's name. Fixed, so that its ARN can be built without a reference to
+   * the state machine, which lets the create function (a task of the state machine)
+   * start executions of it without a CloudFormation cycle.
+   * @default a name derived from the construct path, unique in the stack's account and region
+   */
+  readonly stateMachineName?: string;
 }
 
 /**
@@ -80,14 +107,32 @@ export interface ReelhookWorkflowProps {
  * @example
  * const workflow = new ReelhookWorkflow(this, 'Workflow', { createFunction, statusFunction,
  *   copyFunction, recordFunction, notifyFunction });
- * workflow.stateMachine.grantStartExecution(apiFunction);
+ * workflow.grantStartExecution(apiFunction);
  */
 export class ReelhookWorkflow extends Construct {
   public readonly stateMachine: StateMachine;
   public readonly logGroup: LogGroup;
+  public readonly stateMachineName: string;
+  /** The state machine's ARN built from its name: safe to use from any function without a cycle. */
+  public readonly stateMachineArn: string;
+  /** Every execution of this state machine (`…:execution:<name>:*`). */
+  public readonly executionsArn: string;
 
   constructor(scope: Construct, id: string, props: ReelhookWorkflowProps) {
     super(scope, id);
+
+    this.stateMachineName =
+      props.stateMachineName ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(this.stateMachineName)) {
+      throw new Error(
+        `stateMachineName must be 1 to 80 letters, digits, '-' or '_', got '${this.stateMachineName}'`,
+      );
+    }
+    const stack = Stack.of(this);
+    const arnFor = (resource: string, resourceName: string) =>
+      stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.stateMachineArn = arnFor('stateMachine', this.stateMachineName);
+    this.executionsArn = arnFor('execution', `${this.stateMachineName}:*`);
 
     const invoke = (
       stateName: string,
@@ -116,6 +161,7 @@ export class ReelhookWorkflow extends Construct {
       { ...generationId, outcome: 'error', 'failure.$': '$.failure' },
       '$.notification',
     );
+    recordFailure.addRetry(EVENT_PUBLISH_RETRY);
     const catchToFailure = { resultPath: '$.failure', errors: [Errors.ALL] };
 
     const submit = invoke('Submit Generation', props.createFunction, generationId, '$.poll');
@@ -127,6 +173,7 @@ export class ReelhookWorkflow extends Construct {
         maxDelay: Duration.seconds(60),
       }),
     );
+    submit.addRetry(EVENT_PUBLISH_RETRY);
     submit.addCatch(recordFailure, catchToFailure);
 
     const waitForProvider = Wait.jsonPath(this, 'Wait For Provider', {
@@ -160,6 +207,7 @@ export class ReelhookWorkflow extends Construct {
       { ...generationId, outcome: 'completed', 'video.$': '$.video' },
       '$.notification',
     );
+    recordCompletion.addRetry(EVENT_PUBLISH_RETRY);
 
     const notify = invoke(
       'Notify Callback',
@@ -213,10 +261,72 @@ export class ReelhookWorkflow extends Construct {
     });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
       definitionBody: DefinitionBody.fromChainable(definition),
       stateMachineType: StateMachineType.STANDARD,
+      timeout: EXECUTION_TIMEOUT,
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: LogLevel.ERROR, includeExecutionData: false },
+      // Every transition, for the audit trail; never the payloads, which hold prompts and metadata.
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
+
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs ' +
+        'delivery (logs:CreateLogDelivery and friends) support no resource-level permissions, so IAM ' +
+        'requires Resource "*" for them; Step Functions documents exactly these statements.',
+    });
+    const tasks = [
+      props.createFunction,
+      props.statusFunction,
+      props.copyFunction,
+      props.recordFunction,
+      props.notifyFunction,
+    ];
+    for (const fn of new Set(tasks)) {
+      acknowledgeWildcardResource(
+        this.stateMachine,
+        `${fn.functionArn}:*`,
+        "CDK's LambdaInvoke grants the function and its versions and aliases (`<arn>:*`); the definition " +
+          'invokes only the unqualified ARN, and the pattern matches nothing but this one function.',
+      );
+    }
+  }
+
+  /**
+   * Lets the grantee start executions, hands it the ARN in `STATE_MACHINE_ARN`.
+   *
+   * @example
+   * workflow.grantStartExecution(createFunction);
+   */
+  public grantStartExecution(grantee: LambdaFunction): void {
+    grantee.addEnvironment('STATE_MACHINE_ARN', this.stateMachineArn);
+    grantee.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachineArn] }),
+    );
+  }
+
+  /**
+   * Lets the grantee describe and stop this state machine's executions (cancel,
+   * redelivery, idempotent retries of a start).
+   *
+   * @example
+   * workflow.grantExecutionControl(apiFunction);
+   */
+  public grantExecutionControl(grantee: LambdaFunction): void {
+    grantee.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [this.executionsArn],
+      }),
+    );
+    acknowledgeWildcardResource(
+      grantee.role ?? grantee,
+      this.executionsArn,
+      'Executions are named per generation at run time (`<id>`, `<id>-started`, `<id>-cancel`, ' +
+        '`<id>-redeliver-<n>`), so they cannot be listed in advance; the pattern covers only the executions ' +
+        'of this one state machine, and the actions are only DescribeExecution and StopExecution.',
+    );
   }
 }

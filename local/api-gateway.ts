@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createDashboard } from './dashboard.js';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -20,7 +21,10 @@ export interface LocalHttpApi {
 }
 
 export async function startLocalHttpApi(handler: HttpApiHandler, options: { port?: number } = {}): Promise<LocalHttpApi> {
+  // Local mode only: the dashboard's page and assets; every other request goes to the API handler.
+  const dashboard = createDashboard();
   const server = createServer(async (req, res) => {
+    if (await dashboard(req, res)) return;
     try {
       const body = await readBody(req);
       if (body === null) {

@@ -6,7 +6,8 @@
  *
  * This module only composes; behaviour lives in the handlers. The handlers read
  * their configuration from the environment at import time, exactly as in Lambda, so
- * one process hosts one stack.
+ * one process hosts one stack, and every stand-in a handler calls (Step Functions,
+ * EventBridge) listens before the first handler is imported.
  */
 import './polyfills.js';
 import { randomBytes } from 'node:crypto';
@@ -16,10 +17,13 @@ import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ApiKeyStore, isWebhookSecret, newApiKeySecret, newWebhookSecret } from '#shared/api-keys.js';
+import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/callback-policy.js';
 import { createDocumentClient } from '#shared/dynamo.js';
+import { EventDetailType } from '#shared/events.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
+import { startLocalEventBridge, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
 import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
@@ -42,6 +46,8 @@ export interface LocalStackOptions {
   /** REELHOOK_WAIT_SCALE: factor on every wait and retry delay (0 = none). */
   waitScale?: number;
   simulator?: { processingSeconds?: number; videoSizeBytes?: number };
+  /** Which callback URLs are allowed; default REELHOOK_CALLBACK_POLICY, else `local`. */
+  callbackPolicy?: CallbackPolicy;
   /** Powertools log level of the handlers (default WARN). */
   logLevel?: string;
 }
@@ -58,6 +64,10 @@ export interface LocalStack {
   names: LocalResourceNames;
   s3Endpoint: string;
   dynamoDbEndpoint: string;
+  /** The EventBridge stand-in: its endpoint, and how routed events (Video Generation Requested) ended. */
+  eventBus: LocalEventBridge;
+  /** Where every event put on the bus is appended, one JSON line each. */
+  eventsFile: string;
   /** Executions that were in flight when the stack last stopped and were resumed. */
   resumed: string[];
   close(): Promise<void>;
@@ -71,6 +81,12 @@ const NAMES: LocalResourceNames = {
   region: 'us-east-1',
   accountId: '000000000000',
 };
+
+/** The bus events go to locally; entries that name no bus land on it too. */
+const EVENT_BUS_NAME = 'default';
+
+/** The handler of the intake function (which the template names by this entry). */
+const INTAKE_ENTRY = 'functions/intake/handler.ts';
 
 /** Written in the data folder while a stack runs: where its stand-ins listen. */
 export const ENDPOINTS_FILE = 'running-stack.json';
@@ -112,6 +128,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const manifest = await loadLocalManifest(NAMES);
+    // Chosen before the functions' variables are merged in: the deployed value (public) is not local mode's.
+    const callbackPolicy = options.callbackPolicy ?? callbackPolicyFromEnv({ REELHOOK_CALLBACK_POLICY: process.env.REELHOOK_CALLBACK_POLICY });
     // A developer's AWS session must not leak into the local stand-ins' requests.
     for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
     Object.assign(
@@ -122,6 +140,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AIMLAPI_KEY: providerKey,
         AIMLAPI_BASE_URL: providerBaseUrl,
         REELHOOK_WAIT_SCALE: String(options.waitScale ?? 1),
+        REELHOOK_CALLBACK_POLICY: callbackPolicy,
+        // One state machine and one bus locally, whatever names the template gives them.
+        STATE_MACHINE_ARN: NAMES.stateMachineArn,
+        EVENT_BUS_NAME,
         POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       },
       // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
@@ -130,13 +152,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     await ensureTable(new DynamoDBClient({}), { TableName: NAMES.tableName, ...manifest.table.createTableInput });
 
+    // Handlers are imported last, once everything they call listens; until then the engine
+    // and the bus reach them through this map.
+    const handlers = new Map<string, (payload: unknown) => Promise<unknown>>();
+    const handlerOf = (fn: LocalFunction) => async (payload: unknown): Promise<unknown> => {
+      const handler = handlers.get(fn.arn);
+      if (!handler) throw new Error(`${fn.entry} is not loaded yet`);
+      return handler(payload);
+    };
     const workers = manifest.functions.filter((fn) => fn.logicalId !== manifest.apiFunction.logicalId);
-    const lambdaHandlers: Record<string, (payload: unknown) => Promise<unknown>> = {};
-    for (const fn of workers) lambdaHandlers[fn.arn] = await importHandler(fn);
     const engine = new LocalStepFunctions({
       definition: manifest.definition,
       stateMachineArn: NAMES.stateMachineArn,
-      lambdaHandlers,
+      lambdaHandlers: Object.fromEntries(workers.map((fn) => [fn.arn, handlerOf(fn)])),
       waitScale: options.waitScale ?? 1,
       journalPath: join(dataDir, 'executions.ndjson'),
     });
@@ -144,6 +172,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sfn: LocalSfnServer = await startLocalSfnServer(engine);
     cleanups.push(() => sfn.close());
     process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+
+    const intake = intakeFunction(manifest);
+    const eventsFile = join(dataDir, 'events.ndjson');
+    const eventBus = await startLocalEventBridge({
+      busName: EVENT_BUS_NAME,
+      logPath: eventsFile,
+      routes: { [EventDetailType.Requested]: handlerOf(intake) },
+      region: NAMES.region,
+      accountId: NAMES.accountId,
+    });
+    cleanups.push(() => eventBus.close());
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBus.endpoint;
+
+    for (const fn of workers) handlers.set(fn.arn, await importHandler(fn));
 
     const key = await ensureLocalApiKey(dataDir, options);
     const apiHandler = (await importHandler(manifest.apiFunction)) as (
@@ -169,6 +211,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       names: NAMES,
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
+      eventBus,
+      eventsFile,
       resumed,
       close: closeAll,
     };
@@ -189,6 +233,13 @@ async function startDynamo(dataDir: string): Promise<LocalDynamoDb> {
     }
     throw error;
   }
+}
+
+/** The function the app's EventBridge rule sends `Video Generation Requested` to. */
+function intakeFunction(manifest: LocalManifest): LocalFunction {
+  const intake = manifest.functions.find((fn) => fn.entry === INTAKE_ENTRY);
+  if (!intake) throw new Error(`the synthesized template has no function for ${INTAKE_ENTRY}, so events cannot start generations locally`);
+  return intake;
 }
 
 /** The variables CDK gives the functions, as resolved for local names; Node's own options stay the process's. */

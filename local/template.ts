@@ -62,12 +62,15 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** Set on each function by infra/lambda-function.ts (not imported: that would load aws-cdk-lib). */
 const ENTRY_METADATA_KEY = 'reelhook:entry';
+/** Set by infra/storage.ts where a stack has more than one resource of a type (the videos and access-log buckets). */
+const ROLE_METADATA_KEY = 'reelhook:role';
 const CACHE_FORMAT = 1;
 
 /**
  * Synthesizes the app's stack in-process (bundling skipped) and resolves it for local
  * mode: Lambda ARNs become `arn:aws:lambda:<region>:<account>:function:<LogicalId>`,
- * Refs/GetAtts of the table, bucket, state machine and secret become the local names.
+ * Refs/GetAtts of the table, bucket, state machine and secret become the local names, an
+ * event bus keeps its name, and the state machine ARN built from its name becomes the local one.
  *
  * @example
  * const manifest = await loadLocalManifest({ tableName: 'reelhook', bucketName: 'reelhook-videos',
@@ -195,18 +198,35 @@ const tableProperties = z.object({
  */
 export function resolveLocalManifest(template: CfnTemplate, names: LocalResourceNames): LocalManifest {
   const resources = template.Resources;
-  const only = (type: string): string => {
-    const ids = Object.keys(resources).filter((id) => resources[id]?.Type === type);
+  const only = (type: string, role?: string): string => {
+    let ids = Object.keys(resources).filter((id) => resources[id]?.Type === type);
+    if (ids.length > 1 && role !== undefined) {
+      ids = ids.filter((id) => resources[id]?.Metadata?.[ROLE_METADATA_KEY] === role);
+    }
     if (ids.length !== 1 || ids[0] === undefined) {
-      throw new TemplateResolutionError(`expected exactly one ${type} in the template, found ${ids.length}`);
+      const which = role === undefined ? type : `${type} with ${ROLE_METADATA_KEY} ${role}`;
+      throw new TemplateResolutionError(`expected exactly one ${which} in the template, found ${ids.length}`);
     }
     return ids[0];
   };
-  const tableId = only('AWS::DynamoDB::Table');
-  const bucketId = only('AWS::S3::Bucket');
+  const tableId = only('AWS::DynamoDB::Table', 'table');
+  const bucketId = only('AWS::S3::Bucket', 'videos');
   const stateMachineId = only('AWS::StepFunctions::StateMachine');
   const secretId = only('AWS::SecretsManager::Secret');
   const lambdaArn = (logicalId: string) => `arn:aws:lambda:${names.region}:${names.accountId}:function:${logicalId}`;
+  // An event bus keeps its own name locally: the functions only pass it to PutEvents.
+  const eventBusName = (logicalId: string): string | undefined => {
+    const resource = resources[logicalId];
+    const name = resource?.Properties?.Name;
+    return resource?.Type === 'AWS::Events::EventBus' && typeof name === 'string' ? name : undefined;
+  };
+  // Functions that start executions get the state machine's ARN built from its fixed name
+  // (no Ref, so that a task of the state machine can start it without a cycle).
+  const stateMachineName = resources[stateMachineId]?.Properties?.StateMachineName;
+  const deployedStateMachineArn =
+    typeof stateMachineName === 'string'
+      ? `arn:aws:states:${names.region}:${names.accountId}:stateMachine:${stateMachineName}`
+      : undefined;
 
   const ref = (logicalId: string): string => {
     switch (logicalId) {
@@ -228,6 +248,8 @@ export function resolveLocalManifest(template: CfnTemplate, names: LocalResource
         return names.secretArn;
     }
     if (resources[logicalId]?.Type === 'AWS::Lambda::Function') return logicalId;
+    const busName = eventBusName(logicalId);
+    if (busName !== undefined) return busName;
     throw new TemplateResolutionError(`cannot resolve {"Ref": "${logicalId}"} for local mode`);
   };
   const getAtt = (logicalId: string, attribute: string): string => {
@@ -240,6 +262,11 @@ export function resolveLocalManifest(template: CfnTemplate, names: LocalResource
     if (logicalId === stateMachineId && attribute === 'Arn') return names.stateMachineArn;
     if (logicalId === stateMachineId && attribute === 'Name') {
       return names.stateMachineArn.slice(names.stateMachineArn.lastIndexOf(':') + 1);
+    }
+    const busName = eventBusName(logicalId);
+    if (busName !== undefined && attribute === 'Name') return busName;
+    if (busName !== undefined && attribute === 'Arn') {
+      return `arn:aws:events:${names.region}:${names.accountId}:event-bus/${busName}`;
     }
     throw new TemplateResolutionError(`cannot resolve {"Fn::GetAtt": ["${logicalId}", "${attribute}"]} for local mode`);
   };
@@ -258,7 +285,8 @@ export function resolveLocalManifest(template: CfnTemplate, names: LocalResource
     const props = functionProperties.parse(resource.Properties);
     const environment: Record<string, string> = {};
     for (const [name, value] of Object.entries(props.Environment?.Variables ?? {})) {
-      environment[name] = resolveString(value, `${logicalId} environment variable ${name}`);
+      const resolved = resolveString(value, `${logicalId} environment variable ${name}`);
+      environment[name] = resolved === deployedStateMachineArn ? names.stateMachineArn : resolved;
     }
     functions.push({
       logicalId,

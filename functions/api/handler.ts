@@ -8,23 +8,31 @@ import { ApiKeyStore } from '#shared/api-keys.js';
 import { stateMachineArn, tableName } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { GenerationStore } from '#shared/generation-store.js';
+import { IdempotencyStore } from '#shared/idempotency.js';
 import { createLogger } from '#shared/logger.js';
 import { createS3Client } from '#shared/s3-client.js';
+import { cachedAuthenticator } from './authentication.js';
 import { GenerationRoutes } from './generations.js';
 import type { ApiRequest } from './http.js';
+import { openApiDocument } from './openapi.js';
+import { RateLimiter, rateLimitPerMinuteFromEnv } from './rate-limit.js';
 import { createRouter } from './router.js';
 
 const db = createDocumentClient();
 const table = tableName();
 const logger = createLogger('api');
 const route = createRouter({
-  keys: new ApiKeyStore(db, table),
+  // Module scope: the cache lives as long as the Lambda instance (see authentication.ts).
+  authenticate: cachedAuthenticator(new ApiKeyStore(db, table)),
+  rateLimiter: new RateLimiter(db, table, rateLimitPerMinuteFromEnv()),
   generations: new GenerationRoutes({
     store: new GenerationStore(db, table),
+    idempotency: new IdempotencyStore(db, table),
     sfn: new SFNClient({}),
     s3: createS3Client(),
     stateMachineArn: stateMachineArn(),
   }),
+  openApiDocument,
   logger,
 });
 

@@ -25,10 +25,23 @@ export function json(statusCode: number, payload: unknown, headers: Record<strin
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(payload) };
 }
 
+/** An API error that also sets response headers (Retry-After on a 429). */
+export class ApiErrorWithHeaders extends ApiError {
+  constructor(
+    name: ApiErrorName,
+    message: string,
+    readonly headers: Record<string, string>,
+    details?: unknown,
+  ) {
+    super(name, message, { details });
+  }
+}
+
 export function errorResponse(error: unknown): ApiResponse | null {
   if (error instanceof ValidationError || error instanceof ApiError) {
     const name = error.name as ApiErrorName;
-    return json(httpStatusOf(name), { error: { name, message: error.message, details: error.details ?? null } });
+    const headers = error instanceof ApiErrorWithHeaders ? error.headers : {};
+    return json(httpStatusOf(name), { error: { name, message: error.message, details: error.details ?? null } }, headers);
   }
   return null;
 }
@@ -61,3 +74,5 @@ export function bearerToken(request: ApiRequest): string | null {
 }
 
 export const notFound = (what: string): ApiError => new ApiError('NotFound', `${what} was not found`);
+
+export const conflict = (message: string): ApiError => new ApiError('Conflict', message);

@@ -1,12 +1,14 @@
 /**
  * Copy Video: streams the provider's file into our bucket, hashing on the way.
- * The object key is fixed per generation, so a re-run rewrites the same object.
+ * The object key is fixed per generation, so a re-run rewrites the same object, and a
+ * re-run after the outcome was recorded returns the recorded video without copying.
  */
 import { bucketName, maxVideoBytes, tableName } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
-import { CopyFailed } from '#shared/errors.js';
+import { CopyFailed, ReelhookError } from '#shared/errors.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
+import { waitScaleFromEnv } from '#shared/polling.js';
 import { createS3Client } from '#shared/s3-client.js';
 import { loadGeneration, type StepInput } from '#shared/steps.js';
 import { copyVideoToS3, type CopiedVideo } from '#shared/video-copy.js';
@@ -15,6 +17,8 @@ const store = new GenerationStore(createDocumentClient(), tableName());
 const s3 = createS3Client();
 const bucket = bucketName();
 const maxBytes = maxVideoBytes();
+/** Pause between download attempts inside one copy (REELHOOK_WAIT_SCALE scales it locally). */
+const retryDelayMs = 500 * waitScaleFromEnv();
 const logger = createLogger('copy');
 
 export const videoKeyFor = (generationId: string): string => `videos/${generationId}.mp4`;
@@ -23,6 +27,8 @@ export const handler = async (event: StepInput): Promise<CopiedVideo> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   if (item.video) return item.video;
+  // Ended elsewhere (cancelled) before the copy: store nothing for a generation that failed.
+  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
   if (!item.provider_video_url) throw new CopyFailed('the provider gave no video URL to copy');
   const copied = await copyVideoToS3({
     sourceUrl: item.provider_video_url,
@@ -30,6 +36,7 @@ export const handler = async (event: StepInput): Promise<CopiedVideo> => {
     key: videoKeyFor(item.id),
     maxBytes,
     s3,
+    retryDelayMs,
   });
   logger.info('video copied', { size_bytes: copied.size_bytes, sha256: copied.sha256 });
   return copied;

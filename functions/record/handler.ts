@@ -2,17 +2,25 @@
  * Record Completion / Record Failure: writes the generation's terminal state and
  * names the event to deliver. The write is conditional on the record still being in
  * flight, so a re-run (or a race with a cancel) keeps whichever outcome came first.
+ * Then it publishes that outcome on EventBridge; a re-run publishes it again (at least
+ * once), and a failed publish throws so the state machine retries the step.
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { tableName } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
+import { eventBusName, GenerationEvents, outcomeDetailType } from '#shared/events.js';
 import { GenerationStore } from '#shared/generation-store.js';
-import { webhookIdFor } from '#shared/ids.js';
 import { createLogger } from '#shared/logger.js';
+import { callbackFor, notificationOf } from '#shared/notification.js';
 import { describeFailure } from '#shared/step-failure.js';
-import type { CallbackInfo, GenerationItem } from '#shared/record.js';
+import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
+import { createS3Client } from '#shared/s3-client.js';
 import { loadGeneration, type Notification, type RecordInput } from '#shared/steps.js';
+import { presignVideoUrl } from '#shared/video-url.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
+const events = new GenerationEvents(new EventBridgeClient({}), eventBusName());
+const s3 = createS3Client();
 const logger = createLogger('record');
 
 export const handler = async (event: RecordInput): Promise<Notification> => {
@@ -27,31 +35,7 @@ export const handler = async (event: RecordInput): Promise<Notification> => {
     logger.info('generation failed', { error_name: error.name });
     recorded = await store.markFailed(item.id, error, callbackFor(item, 'generation.failed'), at);
   }
-  return notificationOf(recorded ?? (await loadGeneration(store, item.id)));
+  const outcome = recorded ?? (await loadGeneration(store, item.id));
+  await events.publish(outcomeDetailType(outcome.status), toPublicGeneration(outcome, await presignVideoUrl(s3, outcome.video)));
+  return notificationOf(outcome);
 };
-
-function callbackFor(item: GenerationItem, eventType: 'generation.completed' | 'generation.failed'): CallbackInfo {
-  const wanted = item.callback.url !== null && item.callback.events.includes(eventType);
-  return {
-    ...item.callback,
-    state: wanted ? 'pending' : 'none',
-    attempts: 0,
-    last_status_code: null,
-    last_attempt_at: null,
-    webhook_id: webhookIdFor(item.id, eventType),
-    event_type: eventType,
-  };
-}
-
-function notificationOf(item: GenerationItem): Notification {
-  if (item.status === 'completed') {
-    return { outcome: 'completed', event_type: 'generation.completed', webhook_id: webhookIdFor(item.id, 'generation.completed') };
-  }
-  return {
-    outcome: 'error',
-    event_type: 'generation.failed',
-    webhook_id: webhookIdFor(item.id, 'generation.failed'),
-    error_name: item.error?.name ?? 'ProviderUnavailable',
-    error_message: item.error?.message ?? 'the generation failed',
-  };
-}

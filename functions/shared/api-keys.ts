@@ -2,26 +2,48 @@
  * API keys: who may call the API, which tenant a generation belongs to, and the
  * `whsec_` secret its webhooks are signed with.
  *
- * Only a SHA-256 hash of a key is stored. Two items per key: `APIKEY#<hash>` answers
- * "who is this bearer?", `KEYID#<id>` answers "what is this tenant's webhook secret?".
+ * Only a SHA-256 hash of a key is stored. Two items per key: `KEYID#<id>` is the key
+ * (name, webhook secret, revocation; listed through the by-owner index under
+ * `APIKEYS`), and `APIKEY#<hash>` points from a bearer token's hash to that id. Every
+ * change of a key writes the one `KEYID#` item, so a secret is never stored twice.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from './dynamo.js';
 import { newId } from './ids.js';
+import { TableLayout } from './table-layout.js';
 
 export interface ApiKeyRecord {
   key_id: string;
   name: string;
   webhook_secret: string;
+  /** The secret before the last rotation: webhooks are signed with it too until it expires. */
+  previous_webhook_secret: string | null;
+  previous_webhook_secret_expires_at: string | null;
   created_at: string;
   revoked_at: string | null;
 }
+
+/** What `keys list` shows: never a secret. */
+export type ApiKeySummary = Pick<ApiKeyRecord, 'key_id' | 'name' | 'created_at' | 'revoked_at'>;
 
 export interface IssuedApiKey {
   key_id: string;
   api_key: string;
   webhook_secret: string;
 }
+
+export interface RotatedWebhookSecret {
+  key_id: string;
+  webhook_secret: string;
+  previous_webhook_secret_expires_at: string;
+}
+
+/** How long the secret replaced by a rotation keeps signing webhooks. */
+export const PREVIOUS_SECRET_VALIDITY_MS = 24 * 60 * 60 * 1000;
+
+/** Owner-index partition of the key items, so keys are listed with a Query, never a Scan. */
+const KEY_INDEX_PARTITION = 'APIKEYS';
 
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey).digest('hex');
 
@@ -34,11 +56,19 @@ export function isWebhookSecret(value: string): boolean {
   return /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(value);
 }
 
+const keyIdKey = (keyId: string): string => `KEYID#${keyId}`;
+const hashKey = (hash: string): string => `APIKEY#${hash}`;
+
 export class ApiKeyStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  /** Makes a new key and its webhook secret; the caller shows both once. */
+  issue(name: string, at = new Date().toISOString()): Promise<IssuedApiKey> {
+    return this.register(newApiKeySecret(), newWebhookSecret(), name, at);
+  }
 
   /**
    * Stores a key (idempotently: the same key and secret may be registered again, as
@@ -48,16 +78,25 @@ export class ApiKeyStore {
     const hash = hashApiKey(apiKey);
     const existing = await this.findByHash(hash);
     const keyId = existing?.key_id ?? newId('key');
+    const createdAt = existing?.created_at ?? at;
     const record: ApiKeyRecord = {
       key_id: keyId,
       name,
       webhook_secret: webhookSecret,
-      created_at: existing?.created_at ?? at,
+      previous_webhook_secret: null,
+      previous_webhook_secret_expires_at: null,
+      created_at: createdAt,
       revoked_at: null,
     };
-    // The id item first: a crash between the writes leaves an unusable key, never a key without a secret.
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: `KEYID#${keyId}`, key_hash: hash, ...record } }));
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: `APIKEY#${hash}`, ...record } }));
+    const [indexPartition, indexSort] = [TableLayout.ownerIndex.partitionKey, TableLayout.ownerIndex.sortKey];
+    // The key item first: a crash between the writes leaves an unusable key, never a bearer without a key.
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: keyIdKey(keyId), key_hash: hash, ...record, [indexPartition]: KEY_INDEX_PARTITION, [indexSort]: `${createdAt}#${keyId}` },
+      }),
+    );
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: hashKey(hash), key_id: keyId } }));
     return { key_id: keyId, api_key: apiKey, webhook_secret: webhookSecret };
   }
 
@@ -68,12 +107,115 @@ export class ApiKeyStore {
   }
 
   async getById(keyId: string): Promise<ApiKeyRecord | null> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `KEYID#${keyId}` } }));
-    return (Item as ApiKeyRecord | undefined) ?? null;
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keyIdKey(keyId) }, ConsistentRead: true }),
+    );
+    return Item ? toRecord(Item) : null;
+  }
+
+  /** Every key, oldest first, without secrets. */
+  async list(): Promise<ApiKeySummary[]> {
+    const keys: ApiKeySummary[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TableLayout.ownerIndex.name,
+          KeyConditionExpression: '#ip = :keys',
+          ExpressionAttributeNames: { '#ip': TableLayout.ownerIndex.partitionKey, '#name': 'name' },
+          ExpressionAttributeValues: { ':keys': KEY_INDEX_PARTITION },
+          // Secrets stay in the table: only what a listing shows is read.
+          ProjectionExpression: 'key_id, #name, created_at, revoked_at',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        keys.push({
+          key_id: String(item.key_id),
+          name: String(item.name),
+          created_at: String(item.created_at),
+          revoked_at: typeof item.revoked_at === 'string' ? item.revoked_at : null,
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return keys;
+  }
+
+  /** Revokes a key (its first revocation time is kept); null when there is no such key. */
+  async revoke(keyId: string, at = new Date().toISOString()): Promise<ApiKeySummary | null> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyIdKey(keyId) },
+          UpdateExpression: 'SET revoked_at = :at',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(revoked_at) OR revoked_at = :none)',
+          ExpressionAttributeValues: { ':at': at, ':none': null },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return summaryOf(toRecord(Attributes ?? {}));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.getById(keyId);
+      return existing ? summaryOf(existing) : null;
+    }
+  }
+
+  /**
+   * Issues a new webhook secret. The replaced one keeps signing (alongside the new one)
+   * for {@link PREVIOUS_SECRET_VALIDITY_MS}, so receivers can switch without losing a
+   * webhook. Null when there is no such key; throws for a revoked key.
+   */
+  async rotateWebhookSecret(keyId: string, now = new Date()): Promise<RotatedWebhookSecret | null> {
+    const current = await this.getById(keyId);
+    if (!current) return null;
+    if (current.revoked_at) throw new Error(`key ${keyId} is revoked`);
+    const webhookSecret = newWebhookSecret();
+    const previousExpiresAt = new Date(now.getTime() + PREVIOUS_SECRET_VALIDITY_MS).toISOString();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyIdKey(keyId) },
+          UpdateExpression: 'SET webhook_secret = :new, previous_webhook_secret = :old, previous_webhook_secret_expires_at = :expires',
+          // Two concurrent rotations: the loser must not record the winner's fresh secret as "previous".
+          ConditionExpression: 'webhook_secret = :old',
+          ExpressionAttributeValues: { ':new': webhookSecret, ':old': current.webhook_secret, ':expires': previousExpiresAt },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new Error(`key ${keyId} was rotated concurrently; try again`);
+      throw error;
+    }
+    return { key_id: keyId, webhook_secret: webhookSecret, previous_webhook_secret_expires_at: previousExpiresAt };
   }
 
   private async findByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hash}` } }));
-    return (Item as ApiKeyRecord | undefined) ?? null;
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: hashKey(hash) }, ConsistentRead: true }));
+    return typeof Item?.key_id === 'string' ? this.getById(Item.key_id) : null;
   }
 }
+
+/** The stored item without its table bookkeeping (pk, hash, index keys). */
+function toRecord(item: Record<string, unknown>): ApiKeyRecord {
+  const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+  return {
+    key_id: String(item.key_id),
+    name: String(item.name),
+    webhook_secret: String(item.webhook_secret),
+    previous_webhook_secret: text(item.previous_webhook_secret),
+    previous_webhook_secret_expires_at: text(item.previous_webhook_secret_expires_at),
+    created_at: String(item.created_at),
+    revoked_at: text(item.revoked_at),
+  };
+}
+
+const summaryOf = (record: ApiKeyRecord): ApiKeySummary => ({
+  key_id: record.key_id,
+  name: record.name,
+  created_at: record.created_at,
+  revoked_at: record.revoked_at,
+});

@@ -111,6 +111,17 @@ export class ProviderUnavailable extends ReelhookError<'ProviderUnavailable'> {
     super(GenerationErrorName.ProviderUnavailable, message, options);
   }
 }
+/**
+ * A 429 from the provider: named ProviderUnavailable, so the state machine retries it
+ * (CONTRACT.md §2 counts 429 there), and carrying the provider's Retry-After in seconds.
+ */
+export class ProviderRateLimited extends ProviderUnavailable {
+  readonly retryAfterSeconds: number | null;
+  constructor(message: string, retryAfterSeconds: number | null, options?: ReelhookErrorOptions) {
+    super(message, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
 export class TimedOut extends ReelhookError<'TimedOut'> {
   constructor(message: string, options?: ReelhookErrorOptions) {
     super(GenerationErrorName.TimedOut, message, options);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '#shared/errors.js';
+import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/callback-policy.js';
 import { MODELS, type VideoModel } from '#shared/models.js';
 
 export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
@@ -43,21 +44,19 @@ const prompt = z
   .max(MAX_PROMPT_CHARS, { error: `must be at most ${MAX_PROMPT_CHARS} characters` })
   .meta({ description: 'The text description of the scene, subject, or action to generate in the video.' });
 
-const CALLBACK_URL_FORM = 'an absolute http or https URL';
-const callbackUrl = z
-  .string({ error: expecting(CALLBACK_URL_FORM) })
-  .max(MAX_CALLBACK_URL_CHARS, { error: `must be at most ${MAX_CALLBACK_URL_CHARS} characters` })
-  .superRefine((value, ctx) => {
-    const url = URL.canParse(value) ? new URL(value) : null;
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      ctx.addIssue({ code: 'custom', message: `must be ${CALLBACK_URL_FORM}` });
-    } else if (url.username !== '' || url.password !== '') {
-      ctx.addIssue({ code: 'custom', message: 'must not contain credentials (user:password@)' });
-    }
-  })
-  .nullable()
-  .default(null)
-  .meta({ description: 'Where the signed webhook is sent.' });
+/** The submission-time half of the SSRF guard: the URL alone, no DNS (delivery checks the addresses). */
+function callbackUrlFor(policy: CallbackPolicy) {
+  return z
+    .string({ error: expecting(policy === 'public' ? 'an absolute https URL' : 'an absolute http or https URL') })
+    .max(MAX_CALLBACK_URL_CHARS, { error: `must be at most ${MAX_CALLBACK_URL_CHARS} characters` })
+    .superRefine((value, ctx) => {
+      const problem = callbackUrlProblem(value, policy);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullable()
+    .default(null)
+    .meta({ description: 'Where the signed webhook is sent.' });
+}
 
 const callbackEvents = z
   .array(z.enum(CALLBACK_EVENT_TYPES, { error: `must be one of ${CALLBACK_EVENT_TYPES.join(', ')}` }), {
@@ -96,16 +95,19 @@ const timeoutSeconds = z
   .default(3600)
   .meta({ description: 'Give up (error TimedOut) this many seconds after acceptance.' });
 
-/** reelhook's extensions to the AI/ML API body. */
+/** reelhook's extensions to the AI/ML API body (callback_url as the public policy has it, for the schema). */
 const EXTENSION_FIELDS = {
-  callback_url: callbackUrl,
+  callback_url: callbackUrlFor('public'),
   callback_events: callbackEvents,
   metadata,
   timeout_seconds: timeoutSeconds,
 };
 /** Every field of the body that is not a provider parameter of the model (model itself is checked first). */
 const REELHOOK_FIELDS = { prompt, ...EXTENSION_FIELDS };
-const reelhookFields = z.object(REELHOOK_FIELDS);
+const reelhookFieldsByPolicy = {
+  local: z.object({ ...REELHOOK_FIELDS, callback_url: callbackUrlFor('local') }),
+  public: z.object(REELHOOK_FIELDS),
+} satisfies Record<CallbackPolicy, z.ZodObject>;
 
 function modelIssue(model: unknown): FieldIssue {
   const valid = `one of ${[...MODELS.keys()].join(', ')}`;
@@ -123,8 +125,12 @@ function fieldIssues(error: z.ZodError, model: VideoModel | null): FieldIssue[] 
   });
 }
 
-/** Throws ValidationError whose issues name every offending field (dot paths, e.g. `advanced_camera_control.movement_value`). */
-export function parseGenerationRequest(body: unknown): GenerationRequest {
+/**
+ * Throws ValidationError whose issues name every offending field (dot paths, e.g.
+ * `advanced_camera_control.movement_value`). `callbackPolicy` decides which callback
+ * URLs are acceptable (REELHOOK_CALLBACK_POLICY by default).
+ */
+export function parseGenerationRequest(body: unknown, callbackPolicy: CallbackPolicy = callbackPolicyFromEnv()): GenerationRequest {
   if (!isJsonObject(body)) {
     throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
   }
@@ -139,7 +145,7 @@ export function parseGenerationRequest(body: unknown): GenerationRequest {
     else Object.defineProperty(providerPart, key, { value, enumerable: true, writable: true, configurable: true });
   }
 
-  const reelhook = reelhookFields.safeParse(reelhookPart);
+  const reelhook = reelhookFieldsByPolicy[callbackPolicy].safeParse(reelhookPart);
   // Without a known model there is no schema for the provider fields; still report the rest.
   const params = model ? model.params.safeParse(providerPart) : null;
 

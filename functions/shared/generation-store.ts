@@ -8,6 +8,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, setExpression } from './dynamo.js';
+import { ValidationError, type FieldIssue } from './errors.js';
 import { TableLayout } from './table-layout.js';
 import { generationKey, ownerIndexKey, type CallbackInfo, type GenerationItem, type GenerationStatus, type StoredVideo } from './record.js';
 
@@ -17,7 +18,10 @@ export class GenerationStore {
     private readonly tableName: string,
   ) {}
 
+  /** Throws ValidationError, naming the field, when the caller's params or metadata hold a value DynamoDB cannot store. */
   async create(item: GenerationItem): Promise<void> {
+    const issues = [...unstorableValues(item.params, ''), ...unstorableValues(item.metadata, 'metadata')];
+    if (issues.length > 0) throw new ValidationError(issues);
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
@@ -177,4 +181,28 @@ export class GenerationStore {
       throw error;
     }
   }
+}
+
+/**
+ * DynamoDB numbers are decimals of magnitude 1e-130 to 1e126, and the document client
+ * refuses numbers outside ±(2^53 − 1) rather than round them; map keys must not be
+ * empty. JSON allows all of these, so a request can carry them: they are the caller's
+ * to fix, not a server fault.
+ */
+const MIN_STORABLE_MAGNITUDE = 1e-130;
+const NUMBER_RANGE_MESSAGE = `must be 0 or a number from ${MIN_STORABLE_MAGNITUDE} to ${Number.MAX_SAFE_INTEGER} in magnitude`;
+
+function unstorableValues(value: unknown, path: string): FieldIssue[] {
+  if (typeof value === 'number') {
+    const magnitude = Math.abs(value);
+    const storable = value === 0 || (magnitude >= MIN_STORABLE_MAGNITUDE && magnitude <= Number.MAX_SAFE_INTEGER);
+    return storable ? [] : [{ field: path, message: NUMBER_RANGE_MESSAGE }];
+  }
+  if (Array.isArray(value)) return value.flatMap((inner, index) => unstorableValues(inner, `${path}[${index}]`));
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === ''
+      ? [{ field: path, message: 'must not use an empty string as a key' }]
+      : unstorableValues(inner, path === '' ? key : `${path}.${key}`),
+  );
 }

@@ -3,10 +3,13 @@
  *
  * Every failure is mapped onto the error taxonomy: the provider refusing the request
  * is ProviderRejected (final), anything that may pass (429, 5xx, network, timeouts,
- * garbage answers) is ProviderUnavailable, which the state machine retries. Messages
- * never carry the provider key, and URLs in them lose their query strings.
+ * garbage answers) is ProviderUnavailable, which the state machine retries. A 429 is
+ * first waited out here, as its Retry-After asks, while that fits in a step's budget.
+ * Messages never carry the provider key, and URLs in them lose their query strings.
  */
-import { ProviderRejected, ProviderUnavailable, type ReelhookErrorOptions } from '#shared/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProviderRateLimited, ProviderRejected, ProviderUnavailable } from '#shared/errors.js';
+import { waitScaleFromEnv } from '#shared/polling.js';
 
 export interface ProviderClientOptions {
   baseUrl: string;
@@ -14,6 +17,15 @@ export interface ProviderClientOptions {
   /** Limit for each request, answer body included. Default 30000. */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** 429 answers waited out and retried before ProviderRateLimited is thrown. Default 2. */
+  maxRateLimitRetries?: number;
+  /**
+   * Most provider seconds spent waiting out 429s in one call (default 20, which a step can
+   * afford); a longer Retry-After is left to the state machine's retry at once.
+   */
+  maxRateLimitWaitSeconds?: number;
+  /** Factor on those waits (REELHOOK_WAIT_SCALE; default read from the environment, 1 in AWS). */
+  waitScale?: number;
 }
 
 export interface ProviderJob {
@@ -30,16 +42,11 @@ export interface ProviderGeneration {
   credits_used: number | null;
 }
 
-/** Thrown for 429: the state machine retries; carries the provider's Retry-After in seconds when given. */
-export class ProviderRateLimited extends ProviderUnavailable {
-  readonly retryAfterSeconds: number | null;
-  constructor(message: string, retryAfterSeconds: number | null, options?: ReelhookErrorOptions) {
-    super(message, options);
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
-
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RATE_LIMIT_RETRIES = 2;
+const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 20;
+/** The wait after a 429 that names none. */
+const RATE_LIMIT_FALLBACK_SECONDS = 2;
 const GENERATIONS_PATH = 'v2/video/generations';
 /** Enough of a provider's error text to act on, without echoing a whole HTML error page. */
 const MAX_PROVIDER_MESSAGE_CHARS = 500;
@@ -107,6 +114,9 @@ export class ProviderClient {
   readonly #apiKey: string;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  readonly #maxRateLimitRetries: number;
+  readonly #maxRateLimitWaitSeconds: number;
+  readonly #waitScale: number;
 
   constructor(options: ProviderClientOptions) {
     const base = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
@@ -115,6 +125,9 @@ export class ProviderClient {
     this.#apiKey = options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#fetch = options.fetch ?? fetch;
+    this.#maxRateLimitRetries = options.maxRateLimitRetries ?? DEFAULT_RATE_LIMIT_RETRIES;
+    this.#maxRateLimitWaitSeconds = options.maxRateLimitWaitSeconds ?? DEFAULT_RATE_LIMIT_WAIT_SECONDS;
+    this.#waitScale = options.waitScale ?? waitScaleFromEnv();
   }
 
   /** POST {baseUrl}/v2/video/generations with { model, prompt, ...params }. */
@@ -147,7 +160,26 @@ export class ProviderClient {
     };
   }
 
+  /**
+   * One call, with 429s waited out while the retries and the wait budget last. Retrying
+   * is safe for the create too: a 429 means the provider did not take the job.
+   */
   async #send(method: 'GET' | 'POST', url: URL, body: unknown): Promise<{ json: unknown; where: string }> {
+    let waitedSeconds = 0;
+    for (let retries = 0; ; retries += 1) {
+      try {
+        return await this.#sendOnce(method, url, body);
+      } catch (error) {
+        if (!(error instanceof ProviderRateLimited) || retries >= this.#maxRateLimitRetries) throw error;
+        const waitSeconds = error.retryAfterSeconds ?? RATE_LIMIT_FALLBACK_SECONDS;
+        if (waitedSeconds + waitSeconds > this.#maxRateLimitWaitSeconds) throw error;
+        waitedSeconds += waitSeconds;
+        if (this.#waitScale > 0) await sleep(waitSeconds * this.#waitScale * 1000);
+      }
+    }
+  }
+
+  async #sendOnce(method: 'GET' | 'POST', url: URL, body: unknown): Promise<{ json: unknown; where: string }> {
     // origin + pathname: no query string and no userinfo in anything we report.
     const where = `${method} ${url.origin}${url.pathname}`;
     const signal = AbortSignal.timeout(this.#timeoutMs);

@@ -12,6 +12,7 @@ import { findModel } from '#shared/models.js';
 import { nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
 import { ProviderClient } from '#shared/provider-client.js';
 import { providerApiKey } from '#shared/provider-key.js';
+import type { GenerationItem } from '#shared/record.js';
 import { loadGeneration, type PollPlan, type StatusInput } from '#shared/steps.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
@@ -27,28 +28,32 @@ const MISSING_URL_WAIT_SECONDS = 2;
 export const handler = async (event: StatusInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
-  // Ended elsewhere (cancelled through the API): stop polling with that outcome.
-  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+  stopIfEnded(item);
   if (item.status === 'completed' || item.provider_video_url) return { ...event.poll, status: 'completed' };
   const providerId = item.provider.generation_id;
   if (!providerId) throw new ReelhookError('GenerationMissing', `generation ${item.id} has no provider id`);
 
-  const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey() });
+  const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey(), waitScale });
   const remote = await provider.getGeneration(providerId);
   const polls = event.poll.polls + 1;
   const now = Date.now();
   const at = new Date(now).toISOString();
   logger.info('provider status', { provider_status: remote.status, polls });
+  const recordPoll = async (videoUrl: string | null): Promise<void> => {
+    const recorded = await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl, creditsUsed: remote.credits_used }, at);
+    // The record left `generating` meanwhile (cancelled): end with what it says instead of going on.
+    if (!recorded) stopIfEnded(await loadGeneration(store, item.id));
+  };
 
   if (remote.status === 'error') {
-    await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl: null, creditsUsed: remote.credits_used }, at);
+    await recordPoll(null);
     throw new ProviderFailed(remote.error?.message ?? 'the provider reported an error without a message');
   }
 
   const remainingSeconds = (Date.parse(item.deadline_at) - now) / 1000;
   if (remote.status === 'completed') {
     if (remote.video_url) {
-      await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl: remote.video_url, creditsUsed: remote.credits_used }, at);
+      await recordPoll(remote.video_url);
       return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
     }
     const missing = (event.poll.missing_url_checks ?? 0) + 1;
@@ -60,9 +65,14 @@ export const handler = async (event: StatusInput): Promise<PollPlan> => {
   if (remainingSeconds <= 0) {
     throw new TimedOut(`the provider had not finished ${item.timeout_seconds} s after the generation was accepted`);
   }
-  await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl: null, creditsUsed: remote.credits_used }, at);
+  await recordPoll(null);
   const accepted = Date.parse(item.timeline.provider_accepted ?? item.created_at);
   const typicalSeconds = findModel(item.model)?.typicalSeconds ?? 180;
   const waitSeconds = nextWaitSeconds({ typicalSeconds, elapsedSeconds: (now - accepted) / 1000, polls, remainingSeconds }, bounds);
   return { status: 'pending', polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
 };
+
+/** A generation that ended elsewhere (cancelled through the API) stops polling with that outcome. */
+function stopIfEnded(item: GenerationItem): void {
+  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+}

@@ -14,9 +14,14 @@ export interface SimulatedGeneration {
   readonly model: SimulatedModel;
   readonly durationSeconds: 5 | 10;
   readonly createdAtMs: number;
+  /** The fault directives its prompt carried (what a state file keeps to restore `faults`). */
+  readonly directives: readonly FaultDirective[];
   /** Status-check and download faults of this generation, with their remaining uses. */
   readonly faults: FaultPlan;
 }
+
+/** What a generation is made from, and what a state file keeps of it. */
+export type GenerationRecord = Pick<SimulatedGeneration, 'id' | 'model' | 'durationSeconds' | 'createdAtMs' | 'directives'>;
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
 const ID_LENGTH = 21;
@@ -53,13 +58,18 @@ export class GenerationStore {
 
   /** Records an accepted create request with the fault directives found in its prompt. */
   create(request: CreateRequest, directives: readonly FaultDirective[]): SimulatedGeneration {
-    const generation: SimulatedGeneration = {
+    return this.restore({
       id: newGenerationId(),
       model: request.model,
       durationSeconds: request.durationSeconds,
       createdAtMs: this.now(),
-      faults: new FaultPlan(directives),
-    };
+      directives,
+    });
+  }
+
+  /** Takes back a generation made earlier (by a simulator that has since stopped), fault uses reset. */
+  restore(record: GenerationRecord): SimulatedGeneration {
+    const generation: SimulatedGeneration = { ...record, faults: new FaultPlan(record.directives) };
     this.generations.set(generation.id, generation);
     return generation;
   }

@@ -3,6 +3,7 @@
  * It answers `POST`/`GET /v2/video/generations` (and the legacy kling paths) with the
  * provider's shapes and serves finished videos from `/files/<id>/output.mp4` like a CDN.
  * Faults are requested per generation with directives in the prompt (see faults.ts).
+ * With a `stateFile` it remembers its generations and port across restarts (state-file.ts).
  *
  * @example
  * const simulator = await startProviderSimulator({ apiKey: 'sim-key', processingSeconds: 1 });
@@ -11,7 +12,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CreateFaultPlans,
@@ -22,6 +23,7 @@ import {
 import { GenerationStore } from './generations.js';
 import { createdReply, createFaultReply, statusReply } from './replies.js';
 import { apiErrorReply, type Reply, send } from './responses.js';
+import { SimulatorStateFile } from './state-file.js';
 import { checkCreateRequest } from './validation.js';
 import { SimulatedVideo, serveVideo } from './video.js';
 
@@ -34,6 +36,12 @@ export interface ProviderSimulatorOptions {
   processingSeconds?: number;
   /** Pad served videos to exactly this many bytes with a top-level MP4 `free` box (the file stays playable). Default: the fixture's own size. */
   videoSizeBytes?: number;
+  /**
+   * Where to keep accepted generations and the port across restarts (see state-file.ts).
+   * A restarted simulator then answers for the jobs it accepted before, on the same port
+   * when `port` is not given and that port is free. Default: nothing kept.
+   */
+  stateFile?: string;
 }
 
 export interface ProviderSimulator {
@@ -96,6 +104,24 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
+/**
+ * Listens on 127.0.0.1: on `requested` when given, else on the port of the previous run
+ * when it is still free, else on any free port. Resolves with the port.
+ */
+async function listen(server: Server, requested: number | undefined, previous: number | undefined): Promise<number> {
+  const attempt = async (port: number): Promise<void> => {
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+  };
+  try {
+    await attempt(requested ?? previous ?? 0);
+  } catch (error) {
+    if (requested !== undefined || previous === undefined || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    await attempt(0);
+  }
+  return (server.address() as AddressInfo).port;
+}
+
 /** Starts the simulator on 127.0.0.1 and resolves once it accepts connections. */
 export async function startProviderSimulator(
   options: ProviderSimulatorOptions,
@@ -105,6 +131,9 @@ export async function startProviderSimulator(
   const store = new GenerationStore(
     (options.processingSeconds ?? DEFAULT_PROCESSING_SECONDS) * 1000,
   );
+  const stateFile = options.stateFile === undefined ? undefined : new SimulatorStateFile(options.stateFile);
+  const saved = stateFile?.load();
+  for (const record of saved?.generations ?? []) store.restore(record);
   const createFaults = new CreateFaultPlans();
   const keyDigest = sha256(options.apiKey);
   const counters = { creates: 0, statusChecks: 0, downloads: 0 };
@@ -133,7 +162,11 @@ export async function startProviderSimulator(
     }
     const fault = createFaults.take(check.request.prompt, directives);
     if (fault !== undefined) return createFaultReply(fault, path);
-    return createdReply(store.create(check.request, directives));
+    const generation = store.create(check.request, directives);
+    // On disk before the id is answered: a job the client knows of is never forgotten.
+    const { id, model, durationSeconds, createdAtMs } = generation;
+    stateFile?.recordGeneration({ id, model, durationSeconds, createdAtMs, directives });
+    return createdReply(generation);
   }
 
   function statusCheckReply(req: IncomingMessage, path: string, query: URLSearchParams): Reply {
@@ -190,9 +223,9 @@ export async function startProviderSimulator(
       else send(res, apiErrorReply(500, 'Internal server error', path));
     });
   });
-  server.listen(options.port ?? 0, '127.0.0.1');
-  await once(server, 'listening');
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = await listen(server, options.port, saved?.port);
+  stateFile?.recordPort(port);
+  baseUrl = `http://127.0.0.1:${port}`;
 
   let closing: Promise<void> | undefined;
   return {

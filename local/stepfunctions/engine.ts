@@ -75,10 +75,11 @@ type InterpreterInput = Parameters<StateMachine['run']>[0];
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 /**
- * Ends the Task of an execution that was stopped. Aborting a run does not settle the Task
- * the interpreter is awaiting, and its timeout timer (as long as the Task's TimeoutSeconds)
- * would keep the process alive; rejecting with this settles it. The interpreter neither
- * retries nor catches it (`isRetryable`/`isCatchable`), just as AWS ends a stopped execution.
+ * Ends the Task of an execution that was stopped (or that a drain keeps from starting one).
+ * Aborting a run does not settle the Task the interpreter is awaiting, and its timeout
+ * timer (as long as the Task's TimeoutSeconds) would keep the process alive; rejecting
+ * with this settles it. The interpreter neither retries nor catches it
+ * (`isRetryable`/`isCatchable`), just as AWS ends a stopped execution.
  */
 class ExecutionStopped extends Error {
   override name = 'ExecutionStopped';
@@ -86,29 +87,11 @@ class ExecutionStopped extends Error {
   readonly isCatchable = false;
 }
 
-/** The Task handlers of one run, which give up once `stopped` aborts and run nothing after. */
-function stoppableTaskHandlers(handlers: TaskHandlers, stopped: AbortSignal): TaskHandlers {
-  const stoppable: TaskHandlers = {};
-  for (const [stateName, handler] of Object.entries(handlers)) {
-    stoppable[stateName] = (input) => {
-      if (stopped.aborted) return Promise.reject(new ExecutionStopped());
-      return new Promise((resolve, reject) => {
-        const onStop = () => reject(new ExecutionStopped());
-        stopped.addEventListener('abort', onStop, { once: true });
-        Promise.resolve(handler(input))
-          .then(resolve, reject)
-          .finally(() => stopped.removeEventListener('abort', onStop));
-      });
-    };
-  }
-  return stoppable;
-}
-
 interface ActiveRun {
   abort: () => void;
   /** Resolves once the outcome is recorded and every event counted; never rejects. */
   settled: Promise<void>;
-  /** Set by close(): the run is abandoned, not ended, so its outcome is not recorded. */
+  /** Set by close() or a drain: the run is abandoned, not ended, so its outcome is not recorded. */
   detached: boolean;
 }
 
@@ -146,6 +129,9 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, ExecutionDescription>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly entries: Record<string, number> = {};
+  /** Task invocations running now, so that a drain can let them finish. */
+  private readonly inFlightTasks = new Set<Promise<unknown>>();
+  private draining = false;
   private closed = false;
 
   constructor(options: LocalEngineOptions) {
@@ -196,7 +182,8 @@ export class LocalStepFunctions {
     };
     this.journal.append({ type: 'started', name, arn: executionArn, input, startDate: execution.startDate.toISOString() });
     this.executions.set(executionArn, execution);
-    this.launch(execution);
+    // While draining, an accepted start is only journaled: the next start of the engine runs it.
+    if (!this.draining) this.launch(execution);
     return { executionArn, startDate: execution.startDate };
   }
 
@@ -249,6 +236,35 @@ export class LocalStepFunctions {
   }
 
   /**
+   * Prepares a stop that loses nothing. No Task state starts any more (an execution that
+   * reaches one is left unended in the journal, so the next start resumes it), new
+   * executions are journaled but not run, and the Task invocations already running get up
+   * to `timeoutMs` to finish, so their effects land instead of being cut off half-way.
+   * Resolves true when they all finished in time; close() is the next call either way.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.assertOpen();
+    this.draining = true;
+    if (this.inFlightTasks.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    // No new invocation starts while draining, so the ones in the set now are all there is to wait for.
+    const finished = Promise.allSettled([...this.inFlightTasks]).then(() => true as const);
+    try {
+      return await Promise.race([finished, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Task invocations running now (they count towards a drain). */
+  inFlightTaskCount(): number {
+    return this.inFlightTasks.size;
+  }
+
+  /**
    * Stops accepting new executions, aborts running ones without journaling them as ended
    * (so a later resumeInterrupted() picks them up), and closes the journal.
    */
@@ -268,9 +284,10 @@ export class LocalStepFunctions {
     const input = JSON.parse(execution.input) as InterpreterInput;
     const startTime = execution.startDate.toISOString();
     const stopped = new AbortController();
+    const activeRun: ActiveRun = { abort: () => undefined, settled: Promise.resolve(), detached: false };
     const run = this.stateMachine.run(input, {
       overrides: {
-        taskResourceLocalHandlers: stoppableTaskHandlers(this.taskHandlers, stopped.signal),
+        taskResourceLocalHandlers: this.taskHandlersFor(activeRun, stopped.signal),
         waitTimeOverrides: this.waitTimeOverrides,
       },
       context: {
@@ -285,7 +302,7 @@ export class LocalStepFunctions {
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
       },
     });
-    const activeRun: ActiveRun = { abort: run.abort, settled: Promise.resolve(), detached: false };
+    activeRun.abort = run.abort;
     const recordOutcome = run.result
       .then((output) => ({ status: 'SUCCEEDED' as const, output: JSON.stringify(output) }), outcomeOfFailure)
       // Once the execution has ended (stopped, timed out, failed), settle any Task still awaited.
@@ -295,6 +312,34 @@ export class LocalStepFunctions {
       this.active.delete(execution.executionArn);
     });
     this.active.set(execution.executionArn, activeRun);
+  }
+
+  /**
+   * The Task handlers of one run. They give up once `stopped` aborts and run nothing after;
+   * while the engine drains they start nothing and leave the run unended (detached); and
+   * each invocation is tracked in flight until it settles.
+   */
+  private taskHandlersFor(run: ActiveRun, stopped: AbortSignal): TaskHandlers {
+    const handlers: TaskHandlers = {};
+    for (const [stateName, handler] of Object.entries(this.taskHandlers)) {
+      handlers[stateName] = (input) => {
+        if (this.draining) run.detached = true;
+        if (stopped.aborted || this.draining) return Promise.reject(new ExecutionStopped());
+        const invocation = Promise.resolve().then(() => handler(input));
+        const tracked = invocation.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.inFlightTasks.add(tracked);
+        void tracked.then(() => this.inFlightTasks.delete(tracked));
+        return new Promise((resolve, reject) => {
+          const onStop = () => reject(new ExecutionStopped());
+          stopped.addEventListener('abort', onStop, { once: true });
+          invocation.then(resolve, reject).finally(() => stopped.removeEventListener('abort', onStop));
+        });
+      };
+    }
+    return handlers;
   }
 
   private end(execution: ExecutionDescription, outcome: Outcome): void {

@@ -2,19 +2,22 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReelhookStack } from '../../local/template.js';
 
-const FUNCTION_NAMES = ['api', 'create', 'status', 'copy', 'record', 'notify'] as const;
+const FUNCTION_NAMES = ['api', 'intake', 'create', 'status', 'copy', 'record', 'notify'] as const;
 type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 let template: Template;
+let resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, unknown> }>;
 
 beforeAll(async () => {
   template = Template.fromStack(await createReelhookStack());
+  resources = template.toJSON().Resources;
 });
 
 function only<T>(record: Record<string, T>, what: string): [string, T] {
@@ -30,10 +33,16 @@ function functionOf(name: FunctionName) {
   );
 }
 
+const environmentOf = (name: FunctionName): Record<string, unknown> => functionOf(name)[1].Properties.Environment.Variables;
+const withVariable = (variable: string) => FUNCTION_NAMES.filter((name) => variable in environmentOf(name));
+
+function roleIdOf(name: FunctionName): string {
+  return functionOf(name)[1].Properties.Role['Fn::GetAtt'][0];
+}
+
 /** Every statement of the identity policies attached to the function's role. */
 function statementsOf(name: FunctionName): Statement[] {
-  const [, fn] = functionOf(name);
-  const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
+  const roleId = roleIdOf(name);
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) =>
       policy.Properties.Roles.some((role: unknown) => JSON.stringify(role) === JSON.stringify({ Ref: roleId })),
@@ -43,8 +52,8 @@ function statementsOf(name: FunctionName): Statement[] {
 
 const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
 
-function s3Statements(name: FunctionName): Statement[] {
-  return statementsOf(name).filter((statement) => actionsOf(statement).some((action) => action.startsWith('s3:')));
+function statementsFor(name: FunctionName, service: string): Statement[] {
+  return statementsOf(name).filter((statement) => actionsOf(statement).some((action) => action.startsWith(`${service}:`)));
 }
 
 /** Actions (sorted) and resource of a statement, for whole-array comparisons. */
@@ -53,9 +62,30 @@ const summary = (statement: Statement) => ({ actions: actionsOf(statement).sort(
 const videoObjectsArn = {
   'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/Videos/), 'Arn'] }, '/videos/*']],
 };
+const tableArn = { 'Fn::GetAtt': [expect.stringMatching(/Table/), 'Arn'] };
+
+/** `arn:<partition>:states:<region>:<account>:<resource>:<rest>` as formatArn writes it. */
+function statesArn(template: Template, resource: string, rest: string) {
+  const [, machine] = only(template.findResources('AWS::StepFunctions::StateMachine'), 'state machine');
+  const name: string = machine.Properties.StateMachineName;
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':states:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:${resource}:${name}${rest}`,
+      ],
+    ],
+  };
+}
 
 describe('storage', () => {
-  it('keys the table by pk with the by-owner index, TTL and point-in-time recovery', () => {
+  it('keys the table by pk with the by-owner index, TTL, point-in-time recovery and deletion protection', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -75,13 +105,15 @@ describe('storage', () => {
         TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
       },
     });
   });
 
-  it('blocks public access to the bucket, encrypts it and aborts stale multipart uploads', () => {
+  it('blocks public access to the videos bucket, encrypts it, disables ACLs and aborts stale multipart uploads', () => {
     template.hasResource('AWS::S3::Bucket', {
       DeletionPolicy: 'Retain',
+      Metadata: { 'reelhook:role': 'videos' },
       Properties: {
         PublicAccessBlockConfiguration: {
           BlockPublicAcls: true,
@@ -92,6 +124,7 @@ describe('storage', () => {
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
         },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         LifecycleConfiguration: {
           Rules: [{ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }],
         },
@@ -99,25 +132,56 @@ describe('storage', () => {
     });
   });
 
-  it('denies every request to the bucket that is not over TLS', () => {
+  it('logs access to the videos bucket into a private access-logs bucket, delivered by bucket policy', () => {
+    const [logsId] = only(
+      template.findResources('AWS::S3::Bucket', {
+        Properties: { LifecycleConfiguration: { Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }] } },
+      }),
+      'access-logs bucket',
+    );
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'videos-bucket/' },
+    });
+    expect(resources[logsId]?.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    expect(resources[logsId]?.Properties.AccessControl).toBeUndefined();
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logsId },
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Effect: 'Deny',
-            Action: 's3:*',
-            Principal: { AWS: '*' },
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('Videos'), 'Arn'] } } },
           }),
         ]),
       },
     });
   });
 
-  it('creates the provider key secret with a generated placeholder', () => {
+  it('denies every request to either bucket that is not over TLS', () => {
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('keeps the provider key in Secrets Manager only', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
     });
+    for (const name of FUNCTION_NAMES) expect(environmentOf(name), name).not.toHaveProperty('AIMLAPI_KEY');
   });
 });
 
@@ -140,108 +204,234 @@ describe('http api', () => {
     });
   });
 
-  it('outputs the API URL, table, bucket, state machine and provider secret', () => {
-    for (const output of ['ApiUrl', 'TableName', 'BucketName', 'StateMachineArn', 'ProviderSecretArn']) {
+  it('writes access logs of the $default stage to a log group, without any header', () => {
+    const [, stage] = only(template.findResources('AWS::ApiGatewayV2::Stage'), 'stage');
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.stringMatching(/AccessLogs/), 'Arn'] } },
+    });
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(Object.values(format).join(' ')).not.toMatch(/header|authorizer/i);
+  });
+
+  it('outputs what the CLI and the README point at', () => {
+    for (const output of [
+      'ApiUrl',
+      'TableName',
+      'BucketName',
+      'StateMachineArn',
+      'ProviderSecretArn',
+      'EventBusName',
+      'DeadLetterQueueUrl',
+      'DashboardName',
+    ]) {
       expect(Object.keys(template.findOutputs(output)), output).toHaveLength(1);
     }
   });
 });
 
 describe('functions', () => {
-  it.each(FUNCTION_NAMES)('runs %s on ARM64 Node.js 22 with tracing, source maps and its own log group', (name) => {
+  it.each(FUNCTION_NAMES)('runs %s on ARM64 Node.js 22 with tracing, Powertools settings and its own log group', (name) => {
     const [, fn] = functionOf(name);
     expect(fn.Properties).toMatchObject({
       Architectures: ['arm64'],
       Runtime: 'nodejs22.x',
       TracingConfig: { Mode: 'Active' },
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
+      Environment: {
+        Variables: {
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'reelhook',
+          POWERTOOLS_METRICS_NAMESPACE: 'Reelhook',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      },
     });
     const logGroupId: string = fn.Properties.LoggingConfig.LogGroup.Ref;
-    expect(template.toJSON().Resources[logGroupId]).toMatchObject({
-      Type: 'AWS::Logs::LogGroup',
-      Properties: { RetentionInDays: 30 },
+    expect(resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it.each(FUNCTION_NAMES)('gives %s its own role with no managed policy', (name) => {
+    const role = resources[roleIdOf(name)];
+    expect(role?.Type).toBe('AWS::IAM::Role');
+    expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role?.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Principal: { Service: 'lambda.amazonaws.com' } }),
+    ]);
+  });
+
+  it('sizes each function for its work', () => {
+    const sizing = Object.fromEntries(
+      FUNCTION_NAMES.map((name) => {
+        const { MemorySize, Timeout } = functionOf(name)[1].Properties;
+        return [name, [MemorySize, Timeout]];
+      }),
+    );
+    expect(sizing).toEqual({
+      api: [512, 29],
+      intake: [256, 30],
+      create: [256, 120],
+      status: [256, 120],
+      copy: [1024, 900],
+      record: [256, 30],
+      notify: [256, 30],
     });
   });
 
-  it('gives the copy function 1024 MB and 15 minutes, the others 256 MB and 30 s', () => {
+  it('hands every function the table name and only the S3 users the bucket name', () => {
     for (const name of FUNCTION_NAMES) {
-      const [, fn] = functionOf(name);
-      const expected = name === 'copy' ? { MemorySize: 1024, Timeout: 900 } : { MemorySize: 256, Timeout: 30 };
-      expect(fn.Properties, name).toMatchObject(expected);
+      expect(environmentOf(name).TABLE_NAME, name).toEqual({ Ref: expect.stringMatching(/Table/) });
+    }
+    expect(withVariable('BUCKET_NAME')).toEqual(['api', 'copy', 'record', 'notify']);
+    expect(environmentOf('copy').BUCKET_NAME).toEqual({ Ref: expect.stringMatching(/Videos/) });
+  });
+
+  it('hands the provider settings and polling bounds only to create and status', () => {
+    for (const variable of ['AIMLAPI_BASE_URL', 'AIMLAPI_SECRET_ARN', 'REELHOOK_POLL_MIN_SECONDS', 'REELHOOK_POLL_MAX_SECONDS']) {
+      expect(withVariable(variable), variable).toEqual(['create', 'status']);
+    }
+    expect(environmentOf('create')).toMatchObject({
+      AIMLAPI_BASE_URL: 'https://api.aimlapi.com',
+      REELHOOK_POLL_MIN_SECONDS: '5',
+      REELHOOK_POLL_MAX_SECONDS: '120',
+    });
+    // The first check stays derived from the model unless configured.
+    expect(withVariable('REELHOOK_POLL_FIRST_SECONDS')).toEqual([]);
+  });
+
+  it('hands the state machine ARN, built from its name, to the functions that start executions', () => {
+    expect(withVariable('STATE_MACHINE_ARN')).toEqual(['api', 'intake', 'create']);
+    for (const name of ['api', 'intake', 'create'] as const) {
+      expect(environmentOf(name).STATE_MACHINE_ARN, name).toEqual(statesArn(template, 'stateMachine', ''));
     }
   });
 
-  it('hands every function the table and bucket names', () => {
-    for (const name of FUNCTION_NAMES) {
-      const [, fn] = functionOf(name);
-      expect(fn.Properties.Environment.Variables, name).toMatchObject({
-        TABLE_NAME: { Ref: expect.stringMatching(/Table/) },
-        BUCKET_NAME: { Ref: expect.stringMatching(/Videos/) },
-      });
+  it('applies the public callback policy where callbacks are accepted and delivered', () => {
+    expect(withVariable('REELHOOK_CALLBACK_POLICY')).toEqual(['api', 'intake', 'notify']);
+    for (const name of withVariable('REELHOOK_CALLBACK_POLICY')) {
+      expect(environmentOf(name).REELHOOK_CALLBACK_POLICY, name).toBe('public');
     }
   });
 
-  it('hands the provider settings only to create and status', () => {
-    for (const name of FUNCTION_NAMES) {
-      const [, fn] = functionOf(name);
-      const variables = Object.keys(fn.Properties.Environment.Variables);
-      const provider = name === 'create' || name === 'status';
-      expect(variables.includes('AIMLAPI_BASE_URL'), name).toBe(provider);
-      expect(variables.includes('AIMLAPI_SECRET_ARN'), name).toBe(provider);
-    }
-    expect(functionOf('create')[1].Properties.Environment.Variables.AIMLAPI_BASE_URL).toBe('https://api.aimlapi.com');
+  it('hands the event bus to the publishing functions and keeps records by default', () => {
+    expect(withVariable('EVENT_BUS_NAME')).toEqual(['create', 'record']);
+    expect(environmentOf('record').EVENT_BUS_NAME).toBe('default');
+    expect(withVariable('REELHOOK_RECORD_TTL_DAYS')).toEqual([]);
   });
 
   it('caps copied videos at 2 GiB by default', () => {
-    expect(functionOf('copy')[1].Properties.Environment.Variables.REELHOOK_MAX_VIDEO_BYTES).toBe(String(2 * 1024 ** 3));
+    expect(environmentOf('copy').REELHOOK_MAX_VIDEO_BYTES).toBe(String(2 * 1024 ** 3));
   });
 });
 
 describe('least privilege', () => {
-  it('gives the status function no S3 access', () => {
-    expect(s3Statements('status')).toEqual([]);
-    expect(s3Statements('create')).toEqual([]);
+  it('gives status, create and intake no S3 access', () => {
+    for (const name of ['status', 'create', 'intake'] as const) expect(statementsFor(name, 's3'), name).toEqual([]);
   });
 
   it('limits the copy function to putting and aborting uploads under videos/', () => {
-    expect(s3Statements('copy').map(summary)).toEqual([
+    expect(statementsFor('copy', 's3').map(summary)).toEqual([
       { actions: ['s3:AbortMultipartUpload', 's3:PutObject'], resource: videoObjectsArn },
     ]);
   });
 
   it.each(['api', 'record', 'notify'] as const)('lets %s only read objects under videos/ (presigned URLs)', (name) => {
-    expect(s3Statements(name).map(summary)).toEqual([{ actions: ['s3:GetObject'], resource: videoObjectsArn }]);
+    expect(statementsFor(name, 's3').map(summary)).toEqual([{ actions: ['s3:GetObject'], resource: videoObjectsArn }]);
   });
 
   it('lets only create and status read the provider secret', () => {
     for (const name of FUNCTION_NAMES) {
-      const reads = statementsOf(name).some((statement) =>
-        actionsOf(statement).includes('secretsmanager:GetSecretValue'),
-      );
+      const reads = statementsOf(name).some((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
       expect(reads, name).toBe(name === 'create' || name === 'status');
     }
   });
 
-  it('lets the api start the state machine and describe or stop only its executions', () => {
-    const states = statementsOf('api')
-      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('states:')))
-      .map(summary);
-    expect(states).toHaveLength(2);
-    expect(states).toContainEqual({
-      actions: ['states:StartExecution'],
-      resource: { Ref: expect.stringMatching(/StateMachine/) },
-    });
-    expect(states).toContainEqual({
-      actions: ['states:DescribeExecution', 'states:StopExecution'],
-      resource: { 'Fn::Join': ['', expect.arrayContaining([':execution:', ':*'])] },
-    });
-    for (const name of FUNCTION_NAMES.filter((n) => n !== 'api')) {
-      expect(
-        statementsOf(name)
-          .flatMap(actionsOf)
-          .filter((a) => a.startsWith('states:')),
-        name,
-      ).toEqual([]);
+  it('grants each function only the DynamoDB item actions its step uses, on the table itself', () => {
+    const readWrite = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const readUpdate = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+    const expected: Record<FunctionName, string[]> = {
+      api: readWrite,
+      intake: readWrite,
+      create: readUpdate,
+      status: readUpdate,
+      copy: ['dynamodb:GetItem'],
+      record: readUpdate,
+      notify: readUpdate,
+    };
+    for (const name of FUNCTION_NAMES) {
+      const items = statementsFor(name, 'dynamodb').filter((statement) => !actionsOf(statement).includes('dynamodb:Query'));
+      expect(items.map(summary), name).toEqual([{ actions: expected[name], resource: tableArn }]);
+      expect(JSON.stringify(statementsFor(name, 'dynamodb')), name).not.toContain('index/*');
+    }
+  });
+
+  it('lets only api and intake query, and only the by-owner index', () => {
+    for (const name of FUNCTION_NAMES) {
+      const queries = statementsOf(name).filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
+      if (name !== 'api' && name !== 'intake') {
+        expect(queries, name).toEqual([]);
+        continue;
+      }
+      expect(queries.map(summary), name).toEqual([
+        {
+          actions: ['dynamodb:Query'],
+          resource: [tableArn, { 'Fn::Join': ['', [tableArn, '/index/by-owner']] }],
+        },
+      ]);
+    }
+  });
+
+  it('lets api and intake start, describe and stop executions, create only start them, the rest nothing', () => {
+    const startAndControl = [
+      { actions: ['states:StartExecution'], resource: statesArn(template, 'stateMachine', '') },
+      { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: statesArn(template, 'execution', ':*') },
+    ];
+    for (const name of FUNCTION_NAMES) {
+      const states = statementsFor(name, 'states').map(summary);
+      if (name === 'api' || name === 'intake') expect(states, name).toEqual(startAndControl);
+      else if (name === 'create') expect(states, name).toEqual([startAndControl[0]]);
+      else expect(states, name).toEqual([]);
+    }
+  });
+
+  it('lets only create and record put events, on the default bus and as source reelhook', () => {
+    expect(FUNCTION_NAMES.filter((name) => statementsFor(name, 'events').length > 0)).toEqual(['create', 'record']);
+    for (const name of ['create', 'record'] as const) {
+      expect(statementsFor(name, 'events'), name).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'events:PutEvents',
+          Resource: {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
+            ],
+          },
+          Condition: { StringEquals: { 'events:source': 'reelhook' } },
+        },
+      ]);
+    }
+  });
+
+  it('uses Resource "*" only for X-Ray, which has no resource-level permissions', () => {
+    for (const name of FUNCTION_NAMES) {
+      const anywhere = statementsOf(name).filter((statement) => [statement.Resource].flat().includes('*'));
+      expect(anywhere.map(summary), name).toEqual([
+        { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resource: '*' },
+      ]);
+    }
+  });
+
+  it('lets each function write only to its own log group', () => {
+    for (const name of FUNCTION_NAMES) {
+      const [, fn] = functionOf(name);
+      expect(statementsFor(name, 'logs').map(summary), name).toEqual([
+        {
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resource: { 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] },
+        },
+      ]);
     }
   });
 
@@ -252,26 +442,23 @@ describe('least privilege', () => {
       }),
       'state machine role',
     );
-    const invoke = Object.values(
-      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
-    )
+    const invoke = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }))
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
       .filter((statement) => actionsOf(statement).includes('lambda:InvokeFunction'));
     const invoked = new Set(JSON.stringify(invoke).match(/Orchestrator\w+Function[0-9A-F]{8}/g));
-    const expected = new Set(
-      (['create', 'status', 'copy', 'record', 'notify'] as const).map((name) => functionOf(name)[0]),
-    );
+    const expected = new Set((['create', 'status', 'copy', 'record', 'notify'] as const).map((name) => functionOf(name)[0]));
     expect(invoked).toEqual(expected);
   });
 });
 
 describe('state machine', () => {
-  it('is a Standard state machine with tracing that logs errors to a vendedlogs group', () => {
+  it('is a named Standard state machine with tracing that logs every transition, without data, to a vendedlogs group', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: Match.stringLikeRegexp('^Reelhook-'),
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: {
-        Level: 'ERROR',
+        Level: 'ALL',
         IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } }],
       },
@@ -279,5 +466,112 @@ describe('state machine', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
     });
+  });
+});
+
+describe('event intake', () => {
+  it('routes Video Generation Requested on the default bus to intake, with retries and a dead-letter queue', () => {
+    const [intakeId] = functionOf('intake');
+    const [, rule] = only(template.findResources('AWS::Events::Rule'), 'rule');
+    expect(rule.Properties).toMatchObject({
+      EventBusName: 'default',
+      EventPattern: { 'detail-type': ['Video Generation Requested'] },
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [intakeId, 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/DeadLetters/), 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 12, MaximumEventAgeInSeconds: 6 * 3600 },
+        },
+      ],
+    });
+  });
+
+  it('sends requests the intake handler keeps failing to the same dead-letter queue', () => {
+    const [intakeId] = functionOf('intake');
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: intakeId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } } },
+    });
+  });
+
+  it('encrypts the dead-letter queue and refuses it plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('monitoring', () => {
+  const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+
+  it.each([
+    ['ExecutionsFailed', 5, 900],
+    ['ExecutionsTimedOut', 1, 300],
+    ['ExecutionThrottled', 1, 300],
+    ['ExecutionsAborted', 5, 900],
+  ])('alarms on the state machine metric %s (≥ %i in %i s)', (metricName, threshold, period) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/States',
+      MetricName: metricName,
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('StateMachine') } }],
+      Statistic: 'Sum',
+      Threshold: threshold,
+      Period: period,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on the callback failures the notify function reports', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Reelhook',
+      MetricName: 'CallbackFailures',
+      Dimensions: [{ Name: 'service', Value: 'reelhook' }],
+      Statistic: 'Sum',
+      Threshold: 10,
+      Period: 900,
+    });
+  });
+
+  it('alarms on errors and throttles of every function, API 5xx and dead-lettered requests', () => {
+    for (const name of FUNCTION_NAMES) {
+      const [id] = functionOf(name);
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(
+          alarms().filter(
+            (alarm) =>
+              alarm.Namespace === 'AWS/Lambda' &&
+              alarm.MetricName === metric &&
+              JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: id } }]),
+          ),
+          `${name} ${metric}`,
+        ).toHaveLength(1);
+      }
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ApiGateway', MetricName: '5xx' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
+    expect(alarms()).toHaveLength(4 + 1 + 2 * FUNCTION_NAMES.length + 2);
+  });
+
+  it('has no alarm action unless one is given', () => {
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toBeUndefined();
+  });
+
+  it('builds a dashboard with the alarms, executions and per-model metrics', () => {
+    const [, dashboard] = only(template.findResources('AWS::CloudWatch::Dashboard'), 'dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const expected of ['Executions', 'Generations by model', 'GenerationsStarted', 'ProviderDuration', 'CallbackFailures', 'BytesCopied']) {
+      expect(body, expected).toContain(expected);
+    }
   });
 });

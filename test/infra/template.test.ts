@@ -64,9 +64,9 @@ describe('loadLocalManifest', () => {
     }
   });
 
-  it('lists the six functions with entries that exist in the repository', () => {
+  it('lists the seven functions with entries that exist in the repository', () => {
     expect(manifest.functions.map((fn) => fn.entry).sort()).toEqual(
-      ['api', 'copy', 'create', 'notify', 'record', 'status'].map((name) => `functions/${name}/handler.ts`),
+      ['api', 'copy', 'create', 'intake', 'notify', 'record', 'status'].map((name) => `functions/${name}/handler.ts`),
     );
     for (const fn of manifest.functions) expect(existsSync(join(REPO_ROOT, fn.entry)), fn.entry).toBe(true);
   });
@@ -77,9 +77,15 @@ describe('loadLocalManifest', () => {
 
   it('resolves the environment to the local names', () => {
     for (const fn of manifest.functions) {
-      expect(fn.environment, fn.entry).toMatchObject({ TABLE_NAME: 'local-table', BUCKET_NAME: 'local-bucket' });
+      expect(fn.environment.TABLE_NAME, fn.entry).toBe('local-table');
     }
-    expect(byEntry('api').environment.STATE_MACHINE_ARN).toBe(NAMES.stateMachineArn);
+    expect(byEntry('copy').environment.BUCKET_NAME).toBe('local-bucket');
+    // Built from the state machine's name in the template, mapped to the local state machine.
+    for (const name of ['api', 'intake', 'create']) {
+      expect(byEntry(name).environment.STATE_MACHINE_ARN, name).toBe(NAMES.stateMachineArn);
+    }
+    expect(byEntry('record').environment.EVENT_BUS_NAME).toBe('default');
+    expect(byEntry('notify').environment.REELHOOK_CALLBACK_POLICY).toBe('public');
     expect(byEntry('create').environment.AIMLAPI_SECRET_ARN).toBe(NAMES.secretArn);
     expect(byEntry('status').environment.AIMLAPI_SECRET_ARN).toBe(NAMES.secretArn);
     expect(byEntry('copy').environment.REELHOOK_MAX_VIDEO_BYTES).toBe(String(2 * 1024 ** 3));
@@ -185,6 +191,46 @@ describe('resolveLocalManifest', () => {
       StartAt: 'A',
       States: { A: { Type: 'Task', Resource: 'arn:aws:lambda:eu-west-1:123456789012:function:Fn', End: true } },
     });
+  });
+
+  it('resolves an event bus to its own name and ARN', () => {
+    const { template, variables } = fixture();
+    template.Resources.Bus = { Type: 'AWS::Events::EventBus', Properties: { Name: 'pipelines' } };
+    variables.BUS_NAME = { Ref: 'Bus' };
+    variables.BUS_ARN = { 'Fn::GetAtt': ['Bus', 'Arn'] };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+    variables.BUS_SUB = { 'Fn::Sub': '${Bus.Name}' };
+    expect(resolveLocalManifest(template, NAMES).apiFunction.environment).toMatchObject({
+      BUS_NAME: 'pipelines',
+      BUS_ARN: 'arn:aws:events:eu-west-1:123456789012:event-bus/pipelines',
+      BUS_SUB: 'pipelines',
+    });
+  });
+
+  it('maps the state machine ARN built from its fixed name to the local state machine', () => {
+    const { template, variables } = fixture();
+    const machine = template.Resources.Machine;
+    if (!machine?.Properties) throw new Error('fixture without a state machine');
+    machine.Properties.StateMachineName = 'Reelhook-generations';
+    variables.STATE_MACHINE_ARN = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stateMachine:Reelhook-generations'],
+      ],
+    };
+    variables.OTHER_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:someone-else';
+    expect(resolveLocalManifest(template, NAMES).apiFunction.environment).toMatchObject({
+      STATE_MACHINE_ARN: NAMES.stateMachineArn,
+      OTHER_MACHINE: 'arn:aws:states:eu-west-1:123456789012:stateMachine:someone-else',
+    });
+  });
+
+  it('picks the videos bucket by its role when the template holds several buckets', () => {
+    const { template } = fixture();
+    template.Resources.AccessLogs = { Type: 'AWS::S3::Bucket' };
+    expect(() => resolveLocalManifest(template, NAMES)).toThrow(/reelhook:role videos.*found 0/);
+    template.Resources.Bucket = { Type: 'AWS::S3::Bucket', Metadata: { 'reelhook:role': 'videos' } };
+    expect(resolveLocalManifest(template, NAMES).bucketLogicalId).toBe('Bucket');
   });
 
   it('rejects a token it cannot resolve and names it', () => {

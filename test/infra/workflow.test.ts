@@ -2,6 +2,7 @@ import '../../local/polyfills.js';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GenerationErrorName } from '../../functions/shared/errors.js';
+import { EVENT_PUBLISH_FAILED } from '../../functions/shared/events.js';
 import { type LocalManifest, loadLocalManifest } from '../../local/template.js';
 
 interface Retrier {
@@ -134,6 +135,10 @@ describe('shape', () => {
     });
   });
 
+  it('times an execution out after 7 days, far past the longest designed run', () => {
+    expect(manifest.definition.TimeoutSeconds).toBe(7 * 86_400);
+  });
+
   it('waits for the provider and for callback retries until the timestamps the handlers return', () => {
     expect(state('Wait For Provider')).toMatchObject({ Type: 'Wait', TimestampPath: '$.poll.next_check_at' });
     expect(state('Wait For Callback Retry')).toMatchObject({
@@ -188,6 +193,16 @@ describe('tasks', () => {
     expect(state('Check Status').Retry).toContainEqual({
       ErrorEquals: [GenerationErrorName.ProviderUnavailable],
       IntervalSeconds: 5,
+      BackoffRate: 2,
+      MaxAttempts: 5,
+      JitterStrategy: 'FULL',
+    });
+  });
+
+  it.each(['Submit Generation', 'Record Completion', 'Record Failure'])('retries a failed event publication in %s', (name) => {
+    expect(state(name).Retry).toContainEqual({
+      ErrorEquals: [EVENT_PUBLISH_FAILED],
+      IntervalSeconds: 2,
       BackoffRate: 2,
       MaxAttempts: 5,
       JitterStrategy: 'FULL',

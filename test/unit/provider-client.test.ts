@@ -1,9 +1,9 @@
 import { type IncomingHttpHeaders, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderRejected, ProviderUnavailable } from '#shared/errors.js';
+import { ProviderRateLimited, ProviderRejected, ProviderUnavailable } from '#shared/errors.js';
 import { parseGenerationRequest } from '#shared/generation-request.js';
-import { ProviderClient, ProviderRateLimited } from '#shared/provider-client.js';
+import { ProviderClient } from '#shared/provider-client.js';
 
 const API_KEY = 'sk-test-0123456789abcdef-secret';
 const V16 = 'kling-video/v1.6/standard/text-to-video';
@@ -69,8 +69,9 @@ beforeEach(() => {
   reply = json(200, { id: 'prov-1', status: 'queued' });
 });
 
+/** Waits out 429s instantly: the tests about those waits build their own client. */
 function client(timeoutMs?: number): ProviderClient {
-  return new ProviderClient({ baseUrl, apiKey: API_KEY, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  return new ProviderClient({ baseUrl, apiKey: API_KEY, waitScale: 0, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -208,7 +209,19 @@ describe('ProviderClient errors', () => {
     expect(error.message).toContain('provider key (401)');
   });
 
-  it('maps a 429 to ProviderRateLimited carrying Retry-After in seconds', async () => {
+  it('waits out a 429 as Retry-After asks, then returns the answer', async () => {
+    const answers = [json(429, { message: 'Too many requests' }, { 'retry-after': '1' }), json(200, { id: 'prov-2', status: 'queued' })];
+    reply = (response, request) => answers.shift()!(response, request);
+    const rateLimited = new ProviderClient({ baseUrl, apiKey: API_KEY, waitScale: 0.05 });
+    const started = Date.now();
+    const job = await rateLimited.createGeneration({ model: V16, prompt: 'a cat', params: {} });
+    expect(job).toEqual({ id: 'prov-2', status: 'queued' });
+    expect(seen).toHaveLength(2);
+    // 1 s scaled by 0.05: the wait happened, and it was scaled.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it('throws ProviderRateLimited with Retry-After once its retries are spent', async () => {
     reply = json(429, { message: 'Too many requests' }, { 'retry-after': '7' });
     const error = await failureOf(create());
     expect(error).toBeInstanceOf(ProviderRateLimited);
@@ -216,19 +229,24 @@ describe('ProviderClient errors', () => {
     expect(error.name).toBe('ProviderUnavailable');
     expect((error as ProviderRateLimited).retryAfterSeconds).toBe(7);
     expect(error.message).toContain('429');
+    // The first answer and two retries (7 s + 7 s fit the 20 s budget).
+    expect(seen).toHaveLength(3);
   });
 
-  it('reads a Retry-After given as an HTTP date', async () => {
+  it('leaves a Retry-After longer than its wait budget to the state machine at once', async () => {
     const at = new Date(Date.now() + 60_000).toUTCString();
     reply = json(429, { message: 'slow down' }, { 'retry-after': at });
-    const error = (await failureOf(create())) as ProviderRateLimited;
+    const error = (await failureOf(client().getGeneration('prov-1'))) as ProviderRateLimited;
     expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(58);
     expect(error.retryAfterSeconds).toBeLessThanOrEqual(61);
+    expect(seen).toHaveLength(1);
   });
 
-  it('gives a null retryAfterSeconds for a 429 without Retry-After', async () => {
+  it('waits a fallback time after a 429 without Retry-After and reports a null retryAfterSeconds', async () => {
     reply = json(429, { message: 'slow down' });
-    expect(((await failureOf(create())) as ProviderRateLimited).retryAfterSeconds).toBeNull();
+    const error = (await failureOf(new ProviderClient({ baseUrl, apiKey: API_KEY, waitScale: 0, maxRateLimitRetries: 1 }).getGeneration('prov-1'))) as ProviderRateLimited;
+    expect(error.retryAfterSeconds).toBeNull();
+    expect(seen).toHaveLength(2);
   });
 
   it('maps a 500 to ProviderUnavailable naming the status code without the query string', async () => {

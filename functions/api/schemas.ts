@@ -1,0 +1,76 @@
+/**
+ * zod schemas of what the API answers: the generation record, a page of them and the
+ * error body. The OpenAPI document is generated from them, and the integration tests
+ * parse live answers with them (strict objects), so the document cannot drift from
+ * what the API sends. The request body's schemas live with its validation
+ * (`#shared/generation-request.js`).
+ */
+import { z } from 'zod';
+import { ApiErrorName } from '#shared/errors.js';
+import type { PublicGeneration } from '#shared/record.js';
+import { GENERATION_STATUSES } from './generations.js';
+
+const timestamp = z.string().meta({ description: 'ISO-8601 time.', format: 'date-time' });
+
+const video = z
+  .strictObject({
+    url: z.string().meta({ description: 'Time-limited download URL of our copy.', format: 'uri' }),
+    s3_uri: z.string().meta({ description: 's3://bucket/key of our copy.' }),
+    size_bytes: z.int().min(0),
+    sha256: z.string().meta({ description: 'Hex SHA-256 of the video.' }),
+    content_type: z.string(),
+  })
+  .nullable()
+  .meta({ description: 'Our copy of the video; null until the generation is completed.' });
+
+export const generationRecordSchema: z.ZodType<PublicGeneration> = z
+  .strictObject({
+    id: z.string().meta({ description: 'The generation id (gen_…).' }),
+    status: z.enum(GENERATION_STATUSES).meta({
+      description: 'queued until the provider accepted the job, generating while it works and while the video is copied, completed once our copy is stored, error otherwise.',
+    }),
+    video,
+    error: z
+      .strictObject({ name: z.string(), message: z.string() })
+      .nullable()
+      .meta({ description: 'Why the generation failed: ProviderRejected, ProviderFailed, ProviderUnavailable, TimedOut, Cancelled, CopyFailed or InvalidVideo.' }),
+    meta: z
+      .strictObject({ usage: z.strictObject({ credits_used: z.number() }) })
+      .nullable()
+      .meta({ description: 'Provider usage, once known.' }),
+    model: z.string(),
+    prompt: z.string(),
+    params: z.record(z.string(), z.unknown()).meta({ description: 'The provider parameters, with defaults applied.' }),
+    metadata: z.record(z.string(), z.unknown()).meta({ description: 'The caller metadata, echoed.' }),
+    provider: z.strictObject({ generation_id: z.string().nullable(), status: z.string().nullable() }),
+    callback: z.strictObject({
+      url: z.string().nullable(),
+      state: z.enum(['none', 'pending', 'delivered', 'failed']),
+      attempts: z.int().min(0),
+      last_status_code: z.int().nullable(),
+    }),
+    timeline: z.record(z.string(), z.string()).meta({ description: 'When each step happened (accepted, provider_accepted, provider_done, completed | failed, notified).' }),
+    created_at: timestamp,
+    updated_at: timestamp,
+    completed_at: timestamp.nullable(),
+  })
+  .meta({ title: 'Generation' });
+
+export const generationPageSchema = z
+  .strictObject({
+    data: z.array(generationRecordSchema),
+    next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last one.' }),
+  })
+  .meta({ title: 'GenerationPage' });
+
+export const errorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      name: z.enum([...Object.values(ApiErrorName), 'InternalError']),
+      message: z.string().meta({ description: 'For a ValidationError it starts with the offending field.' }),
+      details: z.unknown().meta({ description: 'A ValidationError lists `{ field, message }` issues; others may carry context or null.' }),
+    }),
+  })
+  .meta({ title: 'Error' });
+
+export const healthSchema = z.strictObject({ ok: z.literal(true) }).meta({ title: 'Health' });

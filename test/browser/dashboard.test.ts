@@ -1,0 +1,215 @@
+/**
+ * The dashboard of `reelhook dev` in real headless Chromium (Debian's `chromium`,
+ * driven by playwright-core) against a real local stack on loopback: sign in, start a
+ * generation through the form, watch it complete and play our copy.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DASHBOARD_DIST } from '../../local/dashboard.js';
+import { REPO_ROOT, startLocalStack, type LocalStack } from '../../local/stack.js';
+import { api } from '../support/http.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Without the background-networking flags Chromium keeps dialling Google's hosts, which this machine refuses. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = join(REPO_ROOT, 'docs', 'dashboard.png');
+const V1 = 'kling-video/v1/standard/text-to-video';
+const V16 = 'kling-video/v1.6/standard/text-to-video';
+/** Bounded waits for what the page shows; a simulated generation takes about a second. */
+const UI_TIMEOUT_MS = 15_000;
+
+let stack: LocalStack;
+let receiver: WebhookReceiver;
+let context: BrowserContext;
+let page: Page;
+let dataDir: string;
+let profileDir: string;
+
+beforeAll(async () => {
+  // Fail, never skip: a missing browser must not turn this suite green.
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (.ci/run does this)`);
+  }
+  if (!existsSync(join(DASHBOARD_DIST, 'index.html'))) {
+    throw new Error(`the dashboard is not built (${DASHBOARD_DIST}): run npm run build:web (npm ci runs it)`);
+  }
+  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-dashboard-'));
+  profileDir = await mkdtemp(join(tmpdir(), 'reelhook-chromium-'));
+  receiver = await startWebhookReceiver();
+  stack = await startLocalStack({ dataDir, waitScale: 0, simulator: { processingSeconds: 1 } });
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  page = context.pages()[0] ?? (await context.newPage());
+});
+
+afterAll(async () => {
+  await context?.close();
+  await stack?.close();
+  await receiver?.close();
+  for (const dir of [dataDir, profileDir]) if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** The parts of HTMLMediaElement read in the page (this file is typed for Node, without the DOM's types). */
+interface MediaState {
+  readyState: number;
+  currentSrc: string;
+}
+
+const field = (name: string) => page.locator(`[data-field="${name}"]`);
+const card = (id: string) => page.locator(`article.generation[data-id="${id}"]`);
+
+describe('the dashboard of reelhook dev', () => {
+  it('serves a page that holds no API key, with its content type and cache headers', async () => {
+    const response = await fetch(`${stack.url}/`);
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect(response.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    expect(html).not.toContain(stack.apiKey);
+
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    const asset = await fetch(`${stack.url}${script}`);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await asset.text()).includes(stack.apiKey)).toBe(false);
+  });
+
+  it('rejects a wrong key with the API message and keeps the right one in sessionStorage', async () => {
+    await page.goto(`${stack.url}/`);
+    await page.getByLabel('API key').fill('rk_not_a_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: UI_TIMEOUT_MS }).toContain('Unauthorized');
+
+    await page.getByLabel('API key').fill(stack.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'New generation' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('reelhook.apiKey')")).toBe(stack.apiKey);
+    expect(await page.content()).not.toContain(stack.apiKey);
+  });
+
+  it('offers the fields of the chosen model only, keeping what was typed', async () => {
+    await field('prompt').locator('textarea').fill('A raccoon');
+    await page.locator('#model').selectOption(V1);
+    await field('camera_control').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await field('advanced_camera_control').count()).toBe(1);
+
+    await page.locator('#model').selectOption(V16);
+    await field('camera_control').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    expect(await field('prompt').locator('textarea').inputValue()).toBe('A raccoon');
+    for (const name of ['prompt', 'duration', 'aspect_ratio', 'negative_prompt', 'cfg_scale', 'callback_url', 'callback_events', 'metadata', 'timeout_seconds']) {
+      expect(await field(name).count(), name).toBe(1);
+    }
+  });
+
+  it("shows the API's own ValidationError messages next to the fields they name", async () => {
+    await field('cfg_scale').locator('input').fill('2');
+    await field('metadata').locator('textarea').fill('{not json');
+    await page.getByRole('button', { name: 'Generate' }).click();
+
+    const cfgScaleError = field('cfg_scale').locator('.field-error');
+    await cfgScaleError.waitFor({ timeout: UI_TIMEOUT_MS });
+    // The same body straight to the API: the page shows exactly its messages.
+    const direct = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V16, prompt: 'A raccoon', duration: 5, aspect_ratio: '16:9', cfg_scale: 2, metadata: '{not json', callback_events: ['generation.completed', 'generation.failed'] },
+    });
+    expect(direct.status).toBe(400);
+    const messages = new Map<string, string>(direct.json.error.details.map((issue: { field: string; message: string }) => [issue.field, issue.message]));
+    expect(await cfgScaleError.textContent()).toBe(messages.get('cfg_scale'));
+    expect(await field('metadata').locator('.field-error').textContent()).toBe(messages.get('metadata'));
+    expect(await page.locator('.form-problems').textContent()).toContain(direct.json.error.message);
+    expect(await page.locator('article.generation').count()).toBe(0);
+  });
+
+  it('shows a failed generation with its error name and message', async () => {
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V16, prompt: 'A storm over the sea [sim:status-error]' },
+    });
+    expect(created.status).toBe(200);
+    const failed = card(created.json.id);
+    await failed.locator('.generation-error').waitFor({ timeout: UI_TIMEOUT_MS });
+    const done = await api(stack.url, 'GET', `/v2/video/generations/${created.json.id}`, { apiKey: stack.apiKey });
+    expect(done.json.status).toBe('error');
+    expect(await failed.locator('.generation-error').textContent()).toBe(`${done.json.error.name}: ${done.json.error.message}`);
+    expect(await failed.locator('[data-step="failed"] time').count()).toBe(1);
+  });
+
+  it('cancels an in-flight generation from its card', async () => {
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V16, prompt: 'A sunrise that never ends [sim:status-never]' },
+    });
+    expect(created.status).toBe(200);
+    const id: string = created.json.id;
+    await card(id).getByRole('button', { name: `Cancel generation ${id}` }).click();
+    await page.locator(`article.generation[data-id="${id}"][data-status="error"]`).waitFor();
+    expect(await card(id).locator('.generation-error').textContent()).toMatch(/^Cancelled: /);
+    expect(await card(id).getByRole('button', { name: `Cancel generation ${id}` }).isHidden()).toBe(true);
+  });
+
+  it('starts a generation from the form and plays our copy once it completes', async () => {
+    const prompt = 'A cheerful white raccoon running through a sequoia forest';
+    await field('prompt').locator('textarea').fill(prompt);
+    await field('cfg_scale').locator('input').fill('0.5');
+    await field('metadata').locator('textarea').fill('{"order": 42}');
+    await field('callback_url').locator('input').fill(`${receiver.url}/hooks`);
+    await page.getByRole('button', { name: 'Generate' }).click();
+
+    const started = await page.locator('.form-status').filter({ hasText: 'Started gen_' }).textContent({ timeout: UI_TIMEOUT_MS });
+    const id = /gen_[A-Za-z0-9]+/.exec(started ?? '')?.[0] as string;
+    const generation = card(id);
+    await page.locator(`article.generation[data-id="${id}"][data-status="completed"]`).waitFor({ timeout: UI_TIMEOUT_MS });
+    // Newest first: the form's generation heads the list.
+    expect(await page.locator('article.generation').first().getAttribute('data-id')).toBe(id);
+
+    const video = generation.locator('video');
+    // HAVE_CURRENT_DATA: Chromium fetched and decoded our copy from the URL in the record.
+    await expect.poll(() => video.evaluate((element) => (element as unknown as MediaState).readyState), { timeout: UI_TIMEOUT_MS }).toBeGreaterThanOrEqual(2);
+
+    const record = (await api(stack.url, 'GET', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).json;
+    expect(record).toMatchObject({ status: 'completed', prompt, model: V16, metadata: { order: 42 } });
+    expect(record.params.cfg_scale).toBe(0.5);
+    expect(new URL(await video.evaluate((element) => (element as unknown as MediaState).currentSrc)).pathname).toBe(new URL(record.video.url).pathname);
+
+    // The webhook lands, and the card shows the delivery and the whole timeline.
+    await generation.locator('[data-step="notified"] time').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await generation.locator('.webhook').textContent()).toMatch(/delivered · 1 attempt · last status 200/);
+    for (const step of ['accepted', 'provider_accepted', 'provider_done', 'completed', 'notified']) {
+      expect(await generation.locator(`[data-step="${step}"] time`).count(), step).toBe(1);
+    }
+    expect(await page.locator(`figure.chart[data-model="${V16}"] figcaption`).textContent()).toMatch(/^1 run · median/);
+
+    // The README's picture: the page from its top, as a person at 1280×800 sees it.
+    await page.evaluate('window.scrollTo(0, 0)');
+    await mkdir(join(REPO_ROOT, 'docs'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+  });
+
+  it('fits a phone-width screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect
+      .poll(() => page.evaluate<number>('document.documentElement.scrollWidth'), { timeout: UI_TIMEOUT_MS })
+      .toBeLessThanOrEqual(390);
+  });
+});

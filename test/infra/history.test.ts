@@ -1,0 +1,155 @@
+/**
+ * The longest generation fits in one execution's history: computed from the state
+ * machine definition and the polling bounds as synthesized, not from a hand list.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nextWaitSeconds, type PollingBounds } from '../../functions/shared/polling.js';
+import { nextRetryDelaySeconds } from '../../functions/shared/webhook.js';
+import {
+  HISTORY_EVENT_LIMIT,
+  HISTORY_EVENTS_PER_EXECUTION,
+  HISTORY_EVENTS_PER_POLL,
+  HISTORY_EVENTS_PER_RETRY,
+  HISTORY_EVENTS_PER_STATE,
+  longWaitFloorSeconds,
+  MAX_GENERATION_SECONDS,
+  POLLING_HISTORY_BUDGET,
+  worstCasePolls,
+} from '../../infra/history.js';
+import { type LocalManifest, loadLocalManifest } from '../../local/template.js';
+
+interface State {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  Choices?: Array<{ Next: string }>;
+}
+
+let manifest: LocalManifest;
+let states: Record<string, State>;
+let bounds: PollingBounds;
+
+beforeAll(async () => {
+  manifest = await loadLocalManifest({
+    tableName: 'reelhook',
+    bucketName: 'reelhook-videos',
+    stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
+    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:reelhook-provider-key',
+    region: 'us-east-1',
+    accountId: '000000000000',
+  });
+  states = manifest.definition.States as Record<string, State>;
+  const status = manifest.functions.find((fn) => fn.entry === 'functions/status/handler.ts');
+  if (!status) throw new Error('no status function in the template');
+  const seconds = (name: string) => Number(status.environment[name]);
+  bounds = {
+    firstCheckSeconds: status.environment.REELHOOK_POLL_FIRST_SECONDS === undefined ? null : seconds('REELHOOK_POLL_FIRST_SECONDS'),
+    minIntervalSeconds: seconds('REELHOOK_POLL_MIN_SECONDS'),
+    maxIntervalSeconds: seconds('REELHOOK_POLL_MAX_SECONDS'),
+  };
+});
+
+function eventsOf(name: string): number {
+  const type = states[name]?.Type;
+  const events = type === undefined ? undefined : HISTORY_EVENTS_PER_STATE[type];
+  if (events === undefined) throw new Error(`no event count for state ${name} (${type})`);
+  return events;
+}
+
+/** The states of the cycle that starts at `start`, following Next, then each Choice's Default. */
+function loopFrom(start: string): string[] {
+  const loop: string[] = [];
+  for (let name: string | undefined = start; name !== undefined && !(loop.length > 0 && name === start); ) {
+    if (loop.includes(name) || loop.length > 20) throw new Error(`no cycle back to ${start}`);
+    loop.push(name);
+    const state: State | undefined = states[name];
+    name = state?.Type === 'Choice' ? state.Default : state?.Next;
+  }
+  return loop;
+}
+
+/** Asserts that each step of a route is a transition of the definition, and returns the route. */
+function route(...names: string[]): string[] {
+  for (let i = 1; i < names.length; i += 1) {
+    const from = states[names[i - 1] ?? ''];
+    const targets = [from?.Next, from?.Default, ...(from?.Choices ?? []).map((choice) => choice.Next)];
+    expect(targets, `${names[i - 1]} → ${names[i]}`).toContain(names[i]);
+  }
+  return names;
+}
+
+/** Webhook attempts of one event when every one fails: the retry schedule's length. */
+function maxDeliveryAttempts(): number {
+  let attempts = 1;
+  while (nextRetryDelaySeconds(attempts, null, () => 0) !== null) attempts += 1;
+  return attempts;
+}
+
+describe('execution history of the longest generation', () => {
+  it('counts the events of one poll from the definition', () => {
+    const poll = loopFrom('Wait For Provider');
+    expect(poll).toEqual(['Wait For Provider', 'Check Status', 'Provider Finished?']);
+    expect(poll.reduce((sum, name) => sum + eventsOf(name), 0)).toBe(HISTORY_EVENTS_PER_POLL);
+  });
+
+  it('polls a 24 h generation far fewer times than a flat minimum interval would', () => {
+    expect(bounds).toEqual({ firstCheckSeconds: null, minIntervalSeconds: 5, maxIntervalSeconds: 120 });
+    const flat = Math.ceil(MAX_GENERATION_SECONDS / bounds.minIntervalSeconds);
+    expect(flat * HISTORY_EVENTS_PER_POLL).toBeGreaterThan(HISTORY_EVENT_LIMIT);
+    expect(worstCasePolls(bounds)).toBeLessThan(flat / 20);
+  });
+
+  it('stays far below the 25,000-event limit, even with a retry on every poll', () => {
+    const polls = worstCasePolls(bounds);
+    const attempts = maxDeliveryAttempts();
+    const firstPart = route('Delivery Only?', 'Submit Generation', 'Wait For Provider');
+    const completion = route('Provider Finished?', 'Copy Video', 'Record Completion', 'Notify Callback', 'Callback Settled?');
+    const deliveryRetry = loopFrom('Wait For Callback Retry');
+    expect(deliveryRetry).toEqual(['Wait For Callback Retry', 'Notify Callback', 'Callback Settled?']);
+    const ending = route('Callback Settled?', 'Generation Outcome?', 'Generation Completed');
+    const sum = (names: string[]) => names.reduce((total, name) => total + eventsOf(name), 0);
+
+    const fixed =
+      HISTORY_EVENTS_PER_EXECUTION +
+      sum(firstPart.slice(0, -1)) + // the first Wait For Provider is part of the first poll
+      sum(completion.slice(1)) + // Provider Finished? is part of the last poll
+      (attempts - 1) * sum(deliveryRetry) +
+      sum(ending.slice(1));
+    const pollingEvents = polls * HISTORY_EVENTS_PER_POLL;
+    const total = fixed + pollingEvents;
+    const withRetryPerPoll = total + polls * HISTORY_EVENTS_PER_RETRY;
+    console.info(
+      [
+        `longest generation: ${MAX_GENERATION_SECONDS} s, bounds ${JSON.stringify(bounds)}`,
+        `polls: ${polls} × ${HISTORY_EVENTS_PER_POLL} events = ${pollingEvents}`,
+        `rest of the run (submit, copy, record, ${attempts} webhook attempts, outcome): ${fixed}`,
+        `total: ${total} of ${HISTORY_EVENT_LIMIT} (${((100 * total) / HISTORY_EVENT_LIMIT).toFixed(1)} %)`,
+        `with one retry on every poll: ${withRetryPerPoll}`,
+        `retries that still fit: ${Math.floor((HISTORY_EVENT_LIMIT - total) / HISTORY_EVENTS_PER_RETRY)}`,
+      ].join('\n'),
+    );
+
+    expect(pollingEvents).toBeLessThanOrEqual(POLLING_HISTORY_BUDGET);
+    expect(total).toBeLessThan(HISTORY_EVENT_LIMIT * 0.3);
+    expect(withRetryPerPoll).toBeLessThan(HISTORY_EVENT_LIMIT * 0.4);
+  });
+
+  it('never waits less than the long-wait floor once the schedule of a model without history is past', () => {
+    // The schedule polling.ts uses before a model has any history, simulated for 24 h.
+    let elapsed = 0;
+    let polls = 0;
+    const waits: Array<[number, number]> = [];
+    while (elapsed < MAX_GENERATION_SECONDS) {
+      const wait = nextWaitSeconds(
+        { typicalSeconds: 186, elapsedSeconds: elapsed, polls, remainingSeconds: MAX_GENERATION_SECONDS - elapsed },
+        bounds,
+      );
+      waits.push([elapsed, wait]);
+      elapsed += Math.max(wait, 1);
+      polls += 1;
+    }
+    expect(polls * HISTORY_EVENTS_PER_POLL).toBeLessThanOrEqual(POLLING_HISTORY_BUDGET);
+    const pastOneHour = waits.filter(([at]) => at >= 3600 && at + 1 < MAX_GENERATION_SECONDS - bounds.maxIntervalSeconds);
+    for (const [at, wait] of pastOneHour) expect(wait, `wait at ${at} s`).toBeGreaterThanOrEqual(longWaitFloorSeconds(at, bounds));
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * ReelhookOrchestrator embedded in someone else's stack: brought resources are used
+ * instead of created ones, the options reach the functions, and invalid options are
+ * refused before anything is built.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ReelhookOrchestrator, type ReelhookOrchestratorProps } from '../../infra/orchestrator.js';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const newStack = () => new Stack(newApp(), 'Media', { env: ENV });
+
+let template: Template;
+/** A second stack of the same app (one synthesis), with created resources and a retention. */
+let freshTemplate: Template;
+let variables: (entry: string) => Record<string, unknown>;
+
+beforeAll(() => {
+  const app = newApp();
+  const stack = new Stack(app, 'Media', { env: ENV });
+  const fresh = new Stack(app, 'Fresh', { env: ENV });
+  new ReelhookOrchestrator(fresh, 'Reelhook', { recordRetention: Duration.days(30) });
+  new ReelhookOrchestrator(stack, 'Reelhook', {
+    table: Table.fromTableName(stack, 'Table', 'media-records'),
+    bucket: Bucket.fromBucketName(stack, 'Bucket', 'media-library'),
+    eventBus: new EventBus(stack, 'Bus', { eventBusName: 'pipelines' }),
+    providerSecret: Secret.fromSecretNameV2(stack, 'Key', 'aimlapi/key'),
+    alarmAction: new SnsAction(new Topic(stack, 'Pager')),
+    recordRetention: Duration.days(90),
+    pollFirstCheck: Duration.seconds(90),
+    pollMinInterval: Duration.seconds(10),
+    pollMaxInterval: Duration.minutes(3),
+    stateMachineName: 'media-generations',
+    maxVideoBytes: 512 * 1024 ** 2,
+  });
+  template = Template.fromStack(stack);
+  freshTemplate = Template.fromStack(fresh);
+  const functions = template.findResources('AWS::Lambda::Function');
+  variables = (entry) => {
+    const found = Object.values(functions).find((fn) => fn.Metadata?.['reelhook:entry'] === `functions/${entry}/handler.ts`);
+    if (!found) throw new Error(`no function ${entry}`);
+    return found.Properties.Environment.Variables;
+  };
+});
+
+describe('brought resources', () => {
+  it('creates no table, bucket or secret of its own', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
+  it('hands the functions the brought names and grants on the brought ARNs', () => {
+    expect(variables('status')).toMatchObject({ TABLE_NAME: 'media-records' });
+    expect(variables('copy')).toMatchObject({ BUCKET_NAME: 'media-library' });
+    expect(JSON.stringify(variables('create').AIMLAPI_SECRET_ARN)).toContain(':secretsmanager:eu-west-1:123456789012:secret:aimlapi/key');
+    expect(variables('record').EVENT_BUS_NAME).toEqual({ Ref: expect.stringMatching(/^Bus/) });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+            Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':s3:::media-library/videos/*'])] }),
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
+      EventPattern: { 'detail-type': ['Video Generation Requested'] },
+    });
+  });
+});
+
+describe('options', () => {
+  it('passes the polling bounds to create and status', () => {
+    for (const entry of ['create', 'status']) {
+      expect(variables(entry), entry).toMatchObject({
+        REELHOOK_POLL_FIRST_SECONDS: '90',
+        REELHOOK_POLL_MIN_SECONDS: '10',
+        REELHOOK_POLL_MAX_SECONDS: '180',
+      });
+    }
+  });
+
+  it('keeps records for the retention through the functions that create them', () => {
+    expect(variables('api').REELHOOK_RECORD_TTL_DAYS).toBe('90');
+    expect(variables('intake').REELHOOK_RECORD_TTL_DAYS).toBe('90');
+    expect(variables('status').REELHOOK_RECORD_TTL_DAYS).toBeUndefined();
+  });
+
+  it('names the state machine and caps the copied videos as asked', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'media-generations' });
+    expect(variables('api').STATE_MACHINE_ARN).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:eu-west-1:123456789012:stateMachine:media-generations']],
+    });
+    expect(variables('copy').REELHOOK_MAX_VIDEO_BYTES).toBe(String(512 * 1024 ** 2));
+  });
+
+  it('sends every alarm to the alarm action', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Pager/) }]);
+    }
+  });
+
+  it('expires the videos of a bucket it creates after the record retention', () => {
+    freshTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: 'videos/', ExpirationInDays: 30, Status: 'Enabled' })]),
+      },
+    });
+  });
+});
+
+describe('validation', () => {
+  const build = (props: ReelhookOrchestratorProps) => () => new ReelhookOrchestrator(newStack(), 'Reelhook', props);
+
+  it('refuses any callback policy but public', () => {
+    expect(build({ callbackPolicy: 'local' as 'public' })).toThrow(/callbackPolicy must be 'public'/);
+  });
+
+  it('refuses a provider URL that is not https', () => {
+    expect(build({ aimlapiBaseUrl: 'http://api.aimlapi.com' })).toThrow(/https URL/);
+  });
+
+  it('refuses video limits the copy cannot meet', () => {
+    expect(build({ maxVideoBytes: 11 * 1024 ** 3 })).toThrow(/maxVideoBytes/);
+    expect(build({ maxVideoBytes: 0 })).toThrow(/maxVideoBytes/);
+  });
+
+  it('refuses polling bounds that are not whole seconds or out of order', () => {
+    expect(build({ pollMinInterval: Duration.millis(1500) })).toThrow(/pollMinInterval must be whole seconds/);
+    expect(build({ pollMinInterval: Duration.seconds(0) })).toThrow(/at least 1/);
+    expect(build({ pollMinInterval: Duration.minutes(5), pollMaxInterval: Duration.minutes(4) })).toThrow(
+      /must not be below pollMinInterval/,
+    );
+  });
+
+  it('refuses a maximum interval that would overflow the execution history of a 24 h generation', () => {
+    expect(build({ pollMaxInterval: Duration.seconds(60) })).toThrow(/raise pollMaxInterval to at least 64 s/);
+  });
+
+  it('refuses a record retention that is not whole days', () => {
+    expect(build({ recordRetention: Duration.hours(36) })).toThrow(/recordRetention must be whole days/);
+  });
+});

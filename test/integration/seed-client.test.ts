@@ -1,0 +1,83 @@
+/**
+ * Compatibility with the AI/ML API: the seeds' own Python example
+ * (test/fixtures/seed_client.py, only its key and base URL read from the environment)
+ * runs unchanged against `reelhook dev`. It polls every 15 s by design.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/http.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+/** The user's environment without local-mode or provider settings of this machine: the simulator answers. */
+function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(AWS_|REELHOOK_|AIMLAPI_|POWERTOOLS_)/.test(name)) env[name] = value;
+  }
+  return { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+}
+
+function collect(child: ChildProcess): { stdout: () => string; stderr: () => string } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return { stdout: () => stdout, stderr: () => stderr };
+}
+
+let dataDir: string;
+let dev: ChildProcess;
+let devOutput: ReturnType<typeof collect>;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-seed-'));
+  dev = spawn(process.execPath, [join(REPO, 'bin/reelhook.mjs'), 'dev', '--port', '0'], {
+    cwd: REPO,
+    env: childEnvironment({ REELHOOK_DATA_DIR: dataDir, REELHOOK_SIMULATOR_SECONDS: '1' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  devOutput = collect(dev);
+});
+
+afterAll(async () => {
+  if (dev && dev.exitCode === null) {
+    const exited = new Promise((resolvePromise) => dev.once('exit', resolvePromise));
+    dev.kill('SIGTERM');
+    await exited;
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("the seeds' Python client", () => {
+  it('runs unchanged against reelhook dev and ends with a completed generation and a video URL', async () => {
+    const banner = await waitFor(() => {
+      if (dev.exitCode !== null) throw new Error(`reelhook dev exited: ${devOutput.stderr()}`);
+      const text = devOutput.stdout();
+      const baseUrl = /Base URL:\s+(\S+)/.exec(text)?.[1];
+      const apiKey = /API key:\s+(\S+)/.exec(text)?.[1];
+      return baseUrl && apiKey ? { baseUrl, apiKey } : undefined;
+    }, 90_000, 100);
+    expect(banner.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2$/);
+
+    const python = spawn('python3', [join(REPO, 'test/fixtures/seed_client.py')], {
+      env: childEnvironment({ REELHOOK_API_KEY: banner.apiKey, REELHOOK_BASE_URL: banner.baseUrl }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collect(python);
+    const code = await new Promise<number | null>((resolvePromise, reject) => {
+      python.once('error', reject);
+      python.once('close', resolvePromise);
+    });
+    expect(code, output.stderr()).toBe(0);
+    const stdout = output.stdout();
+    expect(stdout).toMatch(/^Generation ID: +gen_\w+$/m);
+    const result = stdout.slice(stdout.indexOf('Processing complete'));
+    expect(result).toMatch(/^Processing complete:\n \{/);
+    expect(result).toContain("'status': 'completed'");
+    expect(result).toMatch(/'video': \{'url': 'http:\/\/[^']+'/);
+  }, 150_000);
+});
