@@ -22,10 +22,12 @@ export async function runDev(args: string[]): Promise<number> {
     [
       'reelhook dev is running',
       `  Base URL:        ${stack.url}/v2`,
+      `  Dashboard:       ${stack.url}/`,
       `  API key:         ${stack.apiKey}`,
       `  Webhook secret:  ${stack.webhookSecret}`,
       `  Provider:        ${provider}`,
       `  Data folder:     ${relative(process.cwd(), options.dataDir) || '.'}`,
+      `  Events:          ${relative(process.cwd(), stack.eventsFile)} (EventBridge stand-in at ${stack.eventBus.endpoint})`,
       ...(stack.resumed.length > 0 ? [`  Resumed:         ${stack.resumed.length} generation(s) that were in flight`] : []),
       'Press Ctrl+C to stop.',
       '',
@@ -43,6 +45,7 @@ export async function runDev(args: string[]): Promise<number> {
   process.once('SIGINT', stopNow);
   process.once('SIGTERM', stopNow);
   process.stdout.write(`${signal}: draining (running steps finish, up to ${DRAIN_TIMEOUT_MS / 1000} s)\n`);
+  await stack.stopAccepting();
   const drained = await stack.engine.drain(DRAIN_TIMEOUT_MS);
   await stack.close();
   process.stdout.write(

@@ -8,13 +8,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiKeyStore, type ApiKeySummary } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { AUTH_CACHE_TTL_MS } from '../functions/api/authentication.js';
 import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
-import { ENDPOINTS_FILE } from '../local/stack.js';
-import { loadLocalManifest, type LocalResourceNames } from '../local/template.js';
+import { ENDPOINTS_FILE, LOCAL_NAMES } from '../local/stack.js';
+import { loadLocalManifest } from '../local/template.js';
 import { UsageError, parseCommandLine } from './usage.js';
 
 export const KEYS_HELP = `  reelhook keys create --name N [--stack NAME] [--json]
@@ -29,15 +29,6 @@ export const KEYS_HELP = `  reelhook keys create --name N [--stack NAME] [--json
       --stack in that deployed stack's table (your AWS credentials).
 `;
 
-/** The local stack's resource names (local/stack.ts): the table is the one `reelhook dev` uses. */
-const LOCAL_NAMES: LocalResourceNames = {
-  tableName: 'reelhook',
-  bucketName: 'reelhook-videos',
-  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
-  secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:reelhook-provider-key',
-  region: 'us-east-1',
-  accountId: '000000000000',
-};
 
 const OPTIONS = { name: { type: 'string' }, stack: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -150,23 +141,12 @@ async function withKeyStore(stackName: string | undefined, action: (keys: ApiKey
     const client = localClient(dynamo.endpoint);
     const manifest = await loadLocalManifest(LOCAL_NAMES);
     await ensureTable(client, { TableName: LOCAL_NAMES.tableName, ...manifest.table.createTableInput });
-    await waitForActiveTable(client, LOCAL_NAMES.tableName);
     return await action(new ApiKeyStore(createDocumentClient(client), LOCAL_NAMES.tableName));
   } finally {
     await dynamo.close();
   }
 }
 
-/** dynalite answers CreateTable before the table is ACTIVE; a request in between finds no table. */
-async function waitForActiveTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() > deadline) throw new Error(`the local table ${tableName} did not become ACTIVE`);
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 20));
-  }
-}
 
 /** The stand-ins accept any credentials; explicit ones keep a developer's AWS profile out of local requests. */
 function localClient(endpoint: string): DynamoDBClient {

@@ -5,9 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-/** Detail-type of the events that start a generation (CONTRACT.md §4). */
-export const GENERATION_REQUESTED_DETAIL_TYPE = 'Video Generation Requested';
+import { EventDetailType } from '../functions/shared/events.js';
 
 /** How often EventBridge retries handing an event to the function, and for how long. */
 const TARGET_RETRY_ATTEMPTS = 12;
@@ -55,7 +53,7 @@ export class ReelhookEventIntake extends Construct {
     this.rule = new Rule(this, 'GenerationRequested', {
       eventBus: props.eventBus,
       description: 'reelhook: start a generation for each Video Generation Requested event',
-      eventPattern: { detailType: [GENERATION_REQUESTED_DETAIL_TYPE] },
+      eventPattern: { detailType: [EventDetailType.Requested] },
       targets: [
         new LambdaFunction(props.handler, {
           deadLetterQueue: this.deadLetterQueue,

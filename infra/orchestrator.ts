@@ -8,6 +8,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_RATE_LIMIT_PER_MINUTE } from '../functions/api/rate-limit.js';
+import { EVENT_SOURCE } from '../functions/shared/events.js';
 import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '../functions/shared/polling.js';
 import { TableLayout } from '../functions/shared/table-layout.js';
 import { ReelhookEventIntake } from './event-intake.js';
@@ -18,9 +20,6 @@ import { ReelhookMonitoring } from './monitoring.js';
 import { acknowledgeWildcardResource } from './nag.js';
 import { ReelhookStorage, VIDEO_PREFIX } from './storage.js';
 import { COPY_TIMEOUT, ReelhookWorkflow } from './workflow.js';
-
-/** The `source` of the events reelhook publishes (CONTRACT.md §4). */
-export const EVENT_SOURCE = 'reelhook';
 
 /** The only callback policy AWS allows: https to public addresses (CONTRACT.md §3). */
 export type ReelhookCallbackPolicy = 'public';
@@ -89,6 +88,12 @@ export interface ReelhookOrchestratorProps {
    */
   readonly callbackPolicy?: ReelhookCallbackPolicy;
   /**
+   * Requests per API key per minute that the HTTP API answers before `429 RateLimited`,
+   * counted in a one-minute window shared by all its instances. 0 disables the limit.
+   * @default 600
+   */
+  readonly rateLimitPerMinute?: number;
+  /**
    * What every alarm does when it fires, e.g. `new SnsAction(topic)`.
    * @default no action: alarms show in the console and on the dashboard only
    */
@@ -144,11 +149,15 @@ function validated(props: ReelhookOrchestratorProps) {
     throw new Error(`pollMaxInterval (${bounds.maxIntervalSeconds} s) must not be below pollMinInterval (${bounds.minIntervalSeconds} s)`);
   }
   assertPollingFitsHistory(bounds);
+  const rateLimitPerMinute = props.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE;
+  if (!Number.isSafeInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
+    throw new Error(`rateLimitPerMinute must be a whole number, at least 0 (0 disables the limit), got ${rateLimitPerMinute}`);
+  }
   const recordRetentionDays = props.recordRetention?.toDays({ integral: false });
   if (recordRetentionDays !== undefined && (!Number.isInteger(recordRetentionDays) || recordRetentionDays < 1)) {
     throw new Error(`recordRetention must be whole days, at least 1, got ${props.recordRetention}`);
   }
-  return { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, recordRetentionDays };
+  return { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays };
 }
 
 /**
@@ -177,7 +186,7 @@ export class ReelhookOrchestrator extends Construct {
   constructor(scope: Construct, id: string, props: ReelhookOrchestratorProps = {}) {
     super(scope, id);
 
-    const { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, recordRetentionDays } = validated(props);
+    const { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays } = validated(props);
 
     this.storage = new ReelhookStorage(this, 'Storage', {
       table: props.table,
@@ -245,6 +254,7 @@ export class ReelhookOrchestrator extends Construct {
     }
 
     copy.addEnvironment('REELHOOK_MAX_VIDEO_BYTES', String(maxVideoBytes));
+    api.addEnvironment('REELHOOK_RATE_LIMIT_PER_MINUTE', String(rateLimitPerMinute));
 
     // Requests are validated against the policy when accepted, and deliveries when made.
     for (const fn of [api, intake, notify]) fn.addEnvironment('REELHOOK_CALLBACK_POLICY', callbackPolicy);
@@ -260,7 +270,8 @@ export class ReelhookOrchestrator extends Construct {
     }
     this.workflow.grantStartExecution(create);
 
-    for (const fn of [create, record]) {
+    // create announces Started, record the outcome, api a cancel's Failed.
+    for (const fn of [api, create, record]) {
       fn.addEnvironment('EVENT_BUS_NAME', this.eventBus.eventBusName);
       fn.addToRolePolicy(
         new PolicyStatement({

@@ -39,4 +39,11 @@ export async function ensureTable(client: DynamoDBClient, input: CreateTableInpu
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     await client.send(new CreateTableCommand(input));
   }
+  // dynalite turns a new table ACTIVE on a timer; writes before that fail with ResourceNotFound.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`table ${input.TableName} did not become ACTIVE`);
 }

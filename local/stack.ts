@@ -70,10 +70,13 @@ export interface LocalStack {
   eventsFile: string;
   /** Executions that were in flight when the stack last stopped and were resumed. */
   resumed: string[];
+  /** Closes the HTTP API only (the first step of a drain); close() still stops the rest. */
+  stopAccepting(): Promise<void>;
   close(): Promise<void>;
 }
 
-const NAMES: LocalResourceNames = {
+/** The local resources' names (shared with `reelhook keys`, which opens the same store). */
+export const LOCAL_NAMES: LocalResourceNames = {
   tableName: 'reelhook',
   bucketName: 'reelhook-videos',
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
@@ -110,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const dynamo = await startDynamo(dataDir);
     cleanups.push(() => dynamo.close());
-    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), buckets: [NAMES.bucketName] });
+    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), buckets: [LOCAL_NAMES.bucketName] });
     cleanups.push(() => s3.close());
 
     let simulator: ProviderSimulator | null = null;
@@ -122,12 +125,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         apiKey: providerKey,
         processingSeconds: options.simulator?.processingSeconds ?? SIMULATOR_SECONDS,
         videoSizeBytes: options.simulator?.videoSizeBytes,
+        // Accepted jobs outlive a restart, as they would at the real provider.
+        stateFile: join(dataDir, 'simulator.ndjson'),
       });
       cleanups.push(() => simulator!.close());
       providerBaseUrl = simulator.baseUrl;
     }
 
-    const manifest = await loadLocalManifest(NAMES);
+    const manifest = await loadLocalManifest(LOCAL_NAMES);
+    // Off unless asked for: local clients (tests, dashboards) poll far faster than the deployed default allows.
+    const rateLimitPerMinute = process.env.REELHOOK_RATE_LIMIT_PER_MINUTE ?? '0';
     // Chosen before the functions' variables are merged in: the deployed value (public) is not local mode's.
     const callbackPolicy = options.callbackPolicy ?? callbackPolicyFromEnv({ REELHOOK_CALLBACK_POLICY: process.env.REELHOOK_CALLBACK_POLICY });
     // A developer's AWS session must not leak into the local stand-ins' requests.
@@ -135,22 +142,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Object.assign(
       process.env,
       functionEnvironment(manifest.functions),
-      localAwsEnvironment({ dynamoDbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, region: NAMES.region }),
+      localAwsEnvironment({ dynamoDbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, region: LOCAL_NAMES.region }),
       {
         AIMLAPI_KEY: providerKey,
         AIMLAPI_BASE_URL: providerBaseUrl,
         REELHOOK_WAIT_SCALE: String(options.waitScale ?? 1),
         REELHOOK_CALLBACK_POLICY: callbackPolicy,
         // One state machine and one bus locally, whatever names the template gives them.
-        STATE_MACHINE_ARN: NAMES.stateMachineArn,
+        STATE_MACHINE_ARN: LOCAL_NAMES.stateMachineArn,
         EVENT_BUS_NAME,
+        REELHOOK_RATE_LIMIT_PER_MINUTE: rateLimitPerMinute,
         POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       },
       // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
       simulator ? { REELHOOK_POLL_FIRST_SECONDS: '1', REELHOOK_POLL_MIN_SECONDS: '1', REELHOOK_POLL_MAX_SECONDS: '2' } : {},
     );
 
-    await ensureTable(new DynamoDBClient({}), { TableName: NAMES.tableName, ...manifest.table.createTableInput });
+    await ensureTable(new DynamoDBClient({}), { TableName: LOCAL_NAMES.tableName, ...manifest.table.createTableInput });
 
     // Handlers are imported last, once everything they call listens; until then the engine
     // and the bus reach them through this map.
@@ -163,7 +171,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const workers = manifest.functions.filter((fn) => fn.logicalId !== manifest.apiFunction.logicalId);
     const engine = new LocalStepFunctions({
       definition: manifest.definition,
-      stateMachineArn: NAMES.stateMachineArn,
+      stateMachineArn: LOCAL_NAMES.stateMachineArn,
       lambdaHandlers: Object.fromEntries(workers.map((fn) => [fn.arn, handlerOf(fn)])),
       waitScale: options.waitScale ?? 1,
       journalPath: join(dataDir, 'executions.ndjson'),
@@ -179,8 +187,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       busName: EVENT_BUS_NAME,
       logPath: eventsFile,
       routes: { [EventDetailType.Requested]: handlerOf(intake) },
-      region: NAMES.region,
-      accountId: NAMES.accountId,
+      region: LOCAL_NAMES.region,
+      accountId: LOCAL_NAMES.accountId,
     });
     cleanups.push(() => eventBus.close());
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBus.endpoint;
@@ -197,7 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const resumed = await engine.resumeInterrupted();
     // Lets `reelhook keys` reach this stack's DynamoDB while the data folder is locked by it.
     const endpointsFile = join(dataDir, ENDPOINTS_FILE);
-    await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, tableName: NAMES.tableName }));
+    await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, tableName: LOCAL_NAMES.tableName }));
     cleanups.push(() => rm(endpointsFile, { force: true }));
     return {
       url: api.url,
@@ -208,12 +216,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       simulator,
       engine,
       manifest,
-      names: NAMES,
+      names: LOCAL_NAMES,
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
       eventBus,
       eventsFile,
       resumed,
+      stopAccepting: () => api.close(),
       close: closeAll,
     };
   } catch (error) {
@@ -302,7 +311,7 @@ async function ensureLocalApiKey(dataDir: string, options: LocalStackOptions): P
   const webhookSecret = options.webhookSecret ?? (apiKey === saved.apiKey ? saved.webhookSecret : undefined) ?? newWebhookSecret();
   if (!isWebhookSecret(webhookSecret)) throw new Error('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
   if (!options.apiKey) await writeFile(file, JSON.stringify({ apiKey, webhookSecret }), { mode: 0o600 });
-  const keys = new ApiKeyStore(createDocumentClient(), NAMES.tableName);
+  const keys = new ApiKeyStore(createDocumentClient(), LOCAL_NAMES.tableName);
   const issued = await keys.register(apiKey, webhookSecret, 'local');
   return { apiKey, webhookSecret, keyId: issued.key_id };
 }

@@ -3,35 +3,22 @@
  * Each generation belongs to the API key that created it; another key's id answers
  * 404 exactly like an unknown one, for every route.
  */
-import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiKeyRecord } from '#shared/api-keys.js';
-import { isConditionFailure } from '#shared/dynamo.js';
-import { GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
-import { parseGenerationRequest, type GenerationRequest } from '#shared/generation-request.js';
-import type { GenerationStore } from '#shared/generation-store.js';
-import { bodyHash, checkIdempotencyKey, IDEMPOTENCY_HEADER, type IdempotencyStore } from '#shared/idempotency.js';
-import { newId } from '#shared/ids.js';
+import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
+import { EventDetailType, type GenerationEvents } from '#shared/events.js';
+import { GenerationExecutions } from '#shared/executions.js';
 import { callbackFor, notificationOf } from '#shared/notification.js';
-import {
-  generationKey,
-  ownerIndexKey,
-  toPublicGeneration,
-  type GenerationItem,
-  type GenerationStatus,
-  type PublicGeneration,
-} from '#shared/record.js';
+import { ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/record.js';
 import { TableLayout } from '#shared/table-layout.js';
 import { presignVideoUrl } from '#shared/video-url.js';
-import { GenerationExecutions } from './executions.js';
+import { GenerationAcceptance, type GenerationAcceptanceDeps } from './acceptance.js';
 import { conflict, notFound } from './http.js';
 
-export interface GenerationRoutesDeps {
-  store: GenerationStore;
-  idempotency: IdempotencyStore;
-  sfn: SFNClient;
-  s3: S3Client;
-  stateMachineArn: string;
+export interface GenerationRoutesDeps extends GenerationAcceptanceDeps {
+  /** Where a cancel announces `Video Generation Failed`. */
+  events: GenerationEvents;
+  logger: Logger;
 }
 
 export interface GenerationPage {
@@ -47,44 +34,17 @@ export const CANCELLED_MESSAGE = 'cancelled by the caller';
 const isFinished = (status: GenerationStatus): boolean => status === 'completed' || status === 'error';
 
 export class GenerationRoutes {
+  private readonly acceptance: GenerationAcceptance;
   private readonly executions: GenerationExecutions;
 
   constructor(private readonly deps: GenerationRoutesDeps) {
+    this.acceptance = new GenerationAcceptance(deps);
     this.executions = new GenerationExecutions(deps.sfn, deps.stateMachineArn);
   }
 
-  /**
-   * Accepts a generation. With an idempotency key, a repeat of the same body within
-   * 24 h answers the generation the first request made (in its current state) and
-   * starts nothing; another body under that key is a 409.
-   */
-  async create(caller: ApiKeyRecord, body: unknown, idempotencyKey?: string): Promise<PublicGeneration> {
-    if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey);
-    const request = parseGenerationRequest(body);
-    const now = new Date();
-    let id = newId('gen', now.getTime());
-    if (idempotencyKey !== undefined) {
-      const hash = bodyHash(body);
-      const claim = await this.deps.idempotency.claim(caller.key_id, idempotencyKey, { generation_id: id, body_hash: hash }, now.getTime());
-      if (claim.body_hash !== hash) {
-        throw conflict(`this ${IDEMPOTENCY_HEADER} was used with a different body in the last 24 h; use a new key for a new request`);
-      }
-      id = claim.generation_id;
-    }
-
-    // Under a claimed id this runs once per request that holds the claim: the conditional
-    // write keeps the first record, and the execution named by the id starts once.
-    const item = newGenerationItem(id, caller, request, now);
-    let stored: GenerationItem | null = null;
-    try {
-      await this.deps.store.create(item);
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      stored = await this.deps.store.get(id);
-      if (!stored) throw error;
-    }
-    await this.executions.startOnce(id, { generation_id: id });
-    return stored ? this.toPublic(stored) : toPublicGeneration(item, null);
+  /** See {@link GenerationAcceptance.accept}. */
+  create(caller: ApiKeyRecord, body: unknown, idempotencyKey?: string): Promise<PublicGeneration> {
+    return this.acceptance.accept(caller, body, idempotencyKey);
   }
 
   async list(caller: ApiKeyRecord, query: Record<string, string>): Promise<GenerationPage> {
@@ -99,9 +59,10 @@ export class GenerationRoutes {
   }
 
   /**
-   * Ends a generation that has not finished as `error`/`Cancelled`, stops its execution
-   * and starts one that only delivers `generation.failed` (with the workflow's durable
-   * retries). A finished generation answers 409.
+   * Ends a generation that has not finished as `error`/`Cancelled`, publishes `Video
+   * Generation Failed`, stops its execution and starts one that only delivers
+   * `generation.failed` (with the workflow's durable retries). A finished generation
+   * answers 409.
    */
   async cancel(caller: ApiKeyRecord, id: string): Promise<PublicGeneration> {
     const item = await this.owned(caller, id);
@@ -109,9 +70,23 @@ export class GenerationRoutes {
     const error = { name: GenerationErrorName.Cancelled, message: CANCELLED_MESSAGE };
     const cancelled = await this.deps.store.markFailed(id, error, callbackFor(item, 'generation.failed'), new Date().toISOString());
     if (!cancelled) throw conflict(`generation ${id} finished before it could be cancelled`);
+    const generation = await this.toPublic(cancelled);
+    try {
+      await this.deps.events.publish(EventDetailType.Failed, generation);
+    } catch (publishError) {
+      if (!(publishError instanceof EventPublishFailed)) throw publishError;
+      // The cancel stands. Left running, the generation's own execution meets the recorded
+      // cancel at its next step and goes through Record Failure, which publishes the event
+      // and delivers the webhook with the workflow's retries.
+      this.deps.logger.warn('cancel event not published; the generation\'s execution will publish it', {
+        generation_id: id,
+        error_message: publishError.message,
+      });
+      return generation;
+    }
     await this.executions.stop(id, { error: GenerationErrorName.Cancelled, cause: CANCELLED_MESSAGE });
     await this.executions.startOnce(`${id}-cancel`, { generation_id: id, notification: notificationOf(cancelled) });
-    return this.toPublic(cancelled);
+    return generation;
   }
 
   /**
@@ -127,14 +102,9 @@ export class GenerationRoutes {
       throw conflict(`generation ${id} has no webhook to deliver (no callback_url, or its event was not in callback_events)`);
     }
     if (callback.state === 'pending') throw conflict(`the webhook of generation ${id} is being delivered already`);
-    const reopened = await this.deps.store.recordCallbackAttempt(id, callback.webhook_id, {
-      state: 'pending',
-      attempts: callback.attempts,
-      last_status_code: callback.last_status_code,
-      last_attempt_at: null,
-    });
+    const reopened = await this.deps.store.reopenCallback(id, callback.webhook_id, new Date().toISOString());
     if (!reopened) throw conflict(`the webhook of generation ${id} changed meanwhile; try again`);
-    // Named by the attempt count: concurrent redeliveries of one settled delivery start one run.
+    // Named by the attempt count, which every delivery run raises: each reopening starts a run of its own.
     await this.executions.startOnce(`${id}-redeliver-${callback.attempts}`, { generation_id: id, notification: notificationOf(reopened) });
     return this.toPublic(reopened);
   }
@@ -148,44 +118,6 @@ export class GenerationRoutes {
   private async toPublic(item: GenerationItem): Promise<PublicGeneration> {
     return toPublicGeneration(item, await presignVideoUrl(this.deps.s3, item.video));
   }
-}
-
-function newGenerationItem(id: string, caller: ApiKeyRecord, request: GenerationRequest, now: Date): GenerationItem {
-  const at = now.toISOString();
-  return {
-    pk: generationKey(id),
-    id,
-    owner: caller.key_id,
-    status: 'queued',
-    model: request.model,
-    prompt: request.prompt,
-    params: request.params,
-    metadata: request.metadata,
-    provider: { generation_id: null, status: null },
-    provider_video_url: null,
-    video: null,
-    error: null,
-    meta: null,
-    callback: {
-      url: request.callback_url,
-      events: request.callback_events,
-      state: 'none',
-      attempts: 0,
-      last_status_code: null,
-      webhook_id: null,
-      event_type: null,
-      last_attempt_at: null,
-    },
-    timeout_seconds: request.timeout_seconds,
-    deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),
-    polls: 0,
-    timeline: { accepted: at },
-    created_at: at,
-    updated_at: at,
-    completed_at: null,
-    gsi1pk: ownerIndexKey(caller.key_id),
-    gsi1sk: `${at}#${id}`,
-  };
 }
 
 function parseListQuery(

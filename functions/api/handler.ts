@@ -2,14 +2,17 @@
  * The HTTP API Lambda (API Gateway HTTP API, payload format 2.0). Locally the same
  * handler sits behind a small node:http adapter.
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ApiKeyStore } from '#shared/api-keys.js';
-import { stateMachineArn, tableName } from '#shared/config.js';
+import { recordTtlDays, stateMachineArn, tableName } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
+import { eventBusName, GenerationEvents } from '#shared/events.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { IdempotencyStore } from '#shared/idempotency.js';
 import { createLogger } from '#shared/logger.js';
+import { traceClient, tracedHandler } from '#shared/observability.js';
 import { createS3Client } from '#shared/s3-client.js';
 import { cachedAuthenticator } from './authentication.js';
 import { GenerationRoutes } from './generations.js';
@@ -28,15 +31,18 @@ const route = createRouter({
   generations: new GenerationRoutes({
     store: new GenerationStore(db, table),
     idempotency: new IdempotencyStore(db, table),
-    sfn: new SFNClient({}),
+    sfn: traceClient(new SFNClient({})),
     s3: createS3Client(),
     stateMachineArn: stateMachineArn(),
+    recordTtlDays: recordTtlDays(),
+    events: new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName()),
+    logger,
   }),
   openApiDocument,
   logger,
 });
 
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+export const handler = tracedHandler('api', async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? null);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
@@ -44,4 +50,4 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined) query[name] = value;
   const request: ApiRequest = { method: event.requestContext.http.method.toUpperCase(), path: event.rawPath, query, headers, body };
   return route(request);
-};
+});

@@ -8,6 +8,7 @@ import { createDocumentClient } from '#shared/dynamo.js';
 import { CopyFailed, ReelhookError } from '#shared/errors.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
+import { recordBytesCopied, tracedHandler } from '#shared/observability.js';
 import { waitScaleFromEnv } from '#shared/polling.js';
 import { createS3Client } from '#shared/s3-client.js';
 import { loadGeneration, type StepInput } from '#shared/steps.js';
@@ -23,7 +24,7 @@ const logger = createLogger('copy');
 
 export const videoKeyFor = (generationId: string): string => `videos/${generationId}.mp4`;
 
-export const handler = async (event: StepInput): Promise<CopiedVideo> => {
+export const handler = tracedHandler('copy', async (event: StepInput): Promise<CopiedVideo> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   if (item.video) return item.video;
@@ -39,5 +40,6 @@ export const handler = async (event: StepInput): Promise<CopiedVideo> => {
     retryDelayMs,
   });
   logger.info('video copied', { size_bytes: copied.size_bytes, sha256: copied.sha256 });
+  recordBytesCopied(item.model, copied.size_bytes);
   return copied;
-};
+});

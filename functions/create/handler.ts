@@ -10,28 +10,27 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { providerBaseUrl, stateMachineArn, tableName } from '#shared/config.js';
-import { createDocumentClient, isConditionFailure } from '#shared/dynamo.js';
+import { createDocumentClient } from '#shared/dynamo.js';
 import { ReelhookError } from '#shared/errors.js';
 import { EventDetailType, eventBusName, GenerationEvents } from '#shared/events.js';
+import { GenerationExecutions } from '#shared/executions.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { webhookIdFor } from '#shared/ids.js';
 import { createLogger } from '#shared/logger.js';
 import { findModel } from '#shared/models.js';
+import { callbackFor } from '#shared/notification.js';
+import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/observability.js';
 import { nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
 import { ProviderClient } from '#shared/provider-client.js';
 import { providerApiKey } from '#shared/provider-key.js';
-import { generationKey, toPublicGeneration, type CallbackInfo, type GenerationItem } from '#shared/record.js';
+import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
 import type { PollPlan, StepInput } from '#shared/steps.js';
 import { loadGeneration } from '#shared/steps.js';
-import { GenerationExecutions } from '../api/executions.js';
 
-const db = createDocumentClient();
-const table = tableName();
-const store = new GenerationStore(db, table);
-const executions = new GenerationExecutions(new SFNClient({}), stateMachineArn());
-const events = new GenerationEvents(new EventBridgeClient({}), eventBusName());
+const store = new GenerationStore(createDocumentClient(), tableName());
+const executions = new GenerationExecutions(traceClient(new SFNClient({})), stateMachineArn());
+const events = new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName());
 const baseUrl = providerBaseUrl();
 const bounds = pollingBoundsFromEnv();
 const waitScale = waitScaleFromEnv();
@@ -39,7 +38,7 @@ const logger = createLogger('create');
 
 const STARTED = 'generation.started';
 
-export const handler = async (event: StepInput): Promise<PollPlan> => {
+export const handler = tracedHandler('create', async (event: StepInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   let item = await loadGeneration(store, event.generation_id);
   // Ended before the provider was asked (cancelled): no job, and the failure path notifies.
@@ -49,6 +48,7 @@ export const handler = async (event: StepInput): Promise<PollPlan> => {
     const job = await provider.createGeneration({ model: item.model, prompt: item.prompt, params: item.params });
     logger.info('provider accepted the job', { provider_generation_id: job.id });
     item = (await store.markProviderAccepted(item.id, job.id, job.status, new Date().toISOString())) ?? (await loadGeneration(store, item.id));
+    recordGenerationMetric(MetricName.GenerationsStarted, item.model);
   } else {
     logger.info('provider job already recorded; not creating another', { provider_generation_id: item.provider.generation_id });
   }
@@ -61,7 +61,7 @@ export const handler = async (event: StepInput): Promise<PollPlan> => {
   const remainingSeconds = (Date.parse(item.deadline_at) - Date.now()) / 1000;
   const waitSeconds = nextWaitSeconds({ typicalSeconds, elapsedSeconds: 0, polls: 0, remainingSeconds }, bounds);
   return { status: 'pending', polls: item.polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale) };
-};
+});
 
 /**
  * When the caller asked for `generation.started`: makes it the record's callback event
@@ -71,7 +71,10 @@ export const handler = async (event: StepInput): Promise<PollPlan> => {
 async function startStartedWebhook(item: GenerationItem): Promise<GenerationItem> {
   if (item.callback.url === null || !item.callback.events.includes(STARTED)) return item;
   const webhookId = webhookIdFor(item.id, STARTED);
-  const current = item.callback.webhook_id === null ? ((await recordStartedCallback(item, webhookId)) ?? (await loadGeneration(store, item.id))) : item;
+  const current =
+    item.callback.webhook_id === null
+      ? ((await store.setCallbackEvent(item.id, callbackFor(item, STARTED))) ?? (await loadGeneration(store, item.id)))
+      : item;
   if (current.callback.webhook_id !== webhookId) return current;
   await executions.startOnce(`${item.id}-started`, {
     generation_id: item.id,
@@ -79,38 +82,4 @@ async function startStartedWebhook(item: GenerationItem): Promise<GenerationItem
   });
   logger.info('generation.started webhook scheduled', { webhook_id: webhookId });
   return current;
-}
-
-/**
- * Sets the started event as the record's callback, only while the generation is in
- * flight and no event is set yet (one conditional write), so it never replaces a later
- * event nor resets the attempts of its own delivery. Null when the condition failed.
- */
-async function recordStartedCallback(item: GenerationItem, webhookId: string): Promise<GenerationItem | null> {
-  const callback: CallbackInfo = {
-    ...item.callback,
-    state: 'pending',
-    attempts: 0,
-    last_status_code: null,
-    last_attempt_at: null,
-    webhook_id: webhookId,
-    event_type: STARTED,
-  };
-  try {
-    const { Attributes } = await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { pk: generationKey(item.id) },
-        UpdateExpression: 'SET #cb = :callback, #updated = :at',
-        ConditionExpression: 'attribute_exists(pk) AND #st = :generating AND attribute_type(#cb.#webhookId, :null)',
-        ExpressionAttributeNames: { '#cb': 'callback', '#st': 'status', '#updated': 'updated_at', '#webhookId': 'webhook_id' },
-        ExpressionAttributeValues: { ':callback': callback, ':at': new Date().toISOString(), ':generating': 'generating', ':null': 'NULL' },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return Attributes as GenerationItem;
-  } catch (error) {
-    if (isConditionFailure(error)) return null;
-    throw error;
-  }
 }

@@ -12,45 +12,47 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { ApiKeyStore } from '#shared/api-keys.js';
-import { stateMachineArn, tableName } from '#shared/config.js';
+import { recordTtlDays, stateMachineArn, tableName } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { ApiError, ValidationError, type FieldIssue } from '#shared/errors.js';
 import { EventDetailType } from '#shared/events.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { IdempotencyStore } from '#shared/idempotency.js';
 import { createLogger } from '#shared/logger.js';
+import { traceClient, tracedHandler } from '#shared/observability.js';
 import type { PublicGeneration } from '#shared/record.js';
 import { createS3Client } from '#shared/s3-client.js';
-import { GenerationRoutes } from '../api/generations.js';
+import { GenerationAcceptance } from '../api/acceptance.js';
 
 const db = createDocumentClient();
 const table = tableName();
 const keys = new ApiKeyStore(db, table);
-const generations = new GenerationRoutes({
+const acceptance = new GenerationAcceptance({
   store: new GenerationStore(db, table),
   idempotency: new IdempotencyStore(db, table),
-  sfn: new SFNClient({}),
+  sfn: traceClient(new SFNClient({})),
   s3: createS3Client(),
   stateMachineArn: stateMachineArn(),
+  recordTtlDays: recordTtlDays(),
 });
 const logger = createLogger('intake');
 
 export type GenerationRequestedEvent = EventBridgeEvent<typeof EventDetailType.Requested, unknown>;
 
-export const handler = async (event: GenerationRequestedEvent): Promise<PublicGeneration> => {
+export const handler = tracedHandler('intake', async (event: GenerationRequestedEvent): Promise<PublicGeneration> => {
   logger.appendKeys({ event_id: event.id });
   try {
     const { apiKeyId, idempotencyKey, body } = splitDetail(event.detail);
     const caller = await keys.getById(apiKeyId);
     if (!caller || caller.revoked_at) throw new ApiError('Unauthorized', `api_key_id ${apiKeyId} is not an active API key`);
-    const generation = await generations.create(caller, body, idempotencyKey ?? `eventbridge:${event.id}`);
+    const generation = await acceptance.accept(caller, body, idempotencyKey ?? `eventbridge:${event.id}`);
     logger.info('generation requested through EventBridge', { generation_id: generation.id, source: event.source });
     return generation;
   } catch (error) {
     logger.error('requested generation not started', { error_name: (error as Error).name, error_message: (error as Error).message });
     throw error;
   }
-};
+});
 
 /** The POST body, and the two fields the event adds to it. */
 function splitDetail(detail: unknown): { apiKeyId: string; idempotencyKey: string | undefined; body: Record<string, unknown> } {

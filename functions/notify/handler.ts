@@ -12,6 +12,7 @@ import { tableName } from '#shared/config.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
+import { recordCallbackAttempt, tracedHandler } from '#shared/observability.js';
 import { waitScaleFromEnv, waitUntil } from '#shared/polling.js';
 import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
 import { createS3Client } from '#shared/s3-client.js';
@@ -27,7 +28,7 @@ const waitScale = waitScaleFromEnv();
 const callbackPolicy = callbackPolicyFromEnv();
 const logger = createLogger('notify');
 
-export const handler = async (event: NotifyInput): Promise<DeliveryPlan> => {
+export const handler = tracedHandler('notify', async (event: NotifyInput): Promise<DeliveryPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   const callback = item.callback;
@@ -53,6 +54,7 @@ export const handler = async (event: NotifyInput): Promise<DeliveryPlan> => {
     secrets: signingSecrets(key),
     policy: callbackPolicy,
   });
+  recordCallbackAttempt(result.delivered);
   const attempts = callback.attempts + 1;
   const now = Date.now();
   const at = new Date(now).toISOString();
@@ -65,7 +67,7 @@ export const handler = async (event: NotifyInput): Promise<DeliveryPlan> => {
   else logger.info('webhook attempt', attemptLog);
   await store.recordCallbackAttempt(item.id, callback.webhook_id, { state, attempts, last_status_code: result.statusCode, last_attempt_at: at });
   return delay === null ? { done: true } : { done: false, next_attempt_at: waitUntil(delay, waitScale, now) };
-};
+});
 
 /** When the delivered event happened: the provider's acceptance for `started`, the outcome otherwise. */
 function eventTimestamp(item: GenerationItem): string {

@@ -12,6 +12,7 @@ import { eventBusName, GenerationEvents, outcomeDetailType } from '#shared/event
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
 import { callbackFor, notificationOf } from '#shared/notification.js';
+import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/observability.js';
 import { describeFailure } from '#shared/step-failure.js';
 import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
 import { createS3Client } from '#shared/s3-client.js';
@@ -19,11 +20,11 @@ import { loadGeneration, type Notification, type RecordInput } from '#shared/ste
 import { presignVideoUrl } from '#shared/video-url.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
-const events = new GenerationEvents(new EventBridgeClient({}), eventBusName());
+const events = new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName());
 const s3 = createS3Client();
 const logger = createLogger('record');
 
-export const handler = async (event: RecordInput): Promise<Notification> => {
+export const handler = tracedHandler('record', async (event: RecordInput): Promise<Notification> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   const at = new Date().toISOString();
@@ -35,7 +36,11 @@ export const handler = async (event: RecordInput): Promise<Notification> => {
     logger.info('generation failed', { error_name: error.name });
     recorded = await store.markFailed(item.id, error, callbackFor(item, 'generation.failed'), at);
   }
+  // Counted once per generation: a re-run, or an outcome recorded first elsewhere (a cancel), wrote nothing.
+  if (recorded) {
+    recordGenerationMetric(recorded.status === 'completed' ? MetricName.GenerationsCompleted : MetricName.GenerationsFailed, recorded.model);
+  }
   const outcome = recorded ?? (await loadGeneration(store, item.id));
   await events.publish(outcomeDetailType(outcome.status), toPublicGeneration(outcome, await presignVideoUrl(s3, outcome.video)));
   return notificationOf(outcome);
-};
+});

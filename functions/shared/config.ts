@@ -19,3 +19,12 @@ export function maxVideoBytes(env: NodeJS.ProcessEnv = process.env): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new Error('REELHOOK_MAX_VIDEO_BYTES must be a positive integer');
   return value;
 }
+
+/** REELHOOK_RECORD_TTL_DAYS: days a new generation record is kept (DynamoDB TTL); unset keeps records until deleted. */
+export function recordTtlDays(env: NodeJS.ProcessEnv = process.env): number | null {
+  const raw = env.REELHOOK_RECORD_TTL_DAYS;
+  if (raw === undefined || raw === '') return null;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error('REELHOOK_RECORD_TTL_DAYS must be a whole number of days, at least 1');
+  return value;
+}

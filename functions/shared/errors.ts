@@ -41,6 +41,13 @@ export const RETRYABLE_STEP_ERRORS: readonly GenerationErrorName[] = [
   GenerationErrorName.CopyFailed,
 ];
 
+/**
+ * An event could not be put on EventBridge. Not a generation outcome but a step
+ * fault: the steps that publish (submit, record) throw it, and the state machine's
+ * Retry runs them again.
+ */
+export const EVENT_PUBLISH_FAILED = 'EventPublishFailed';
+
 const HTTP_STATUS: Record<ApiErrorName, number> = {
   ValidationError: 400,
   Unauthorized: 401,
@@ -135,6 +142,12 @@ export class CopyFailed extends ReelhookError<'CopyFailed'> {
 export class InvalidVideo extends ReelhookError<'InvalidVideo'> {
   constructor(message: string, options?: ReelhookErrorOptions) {
     super(GenerationErrorName.InvalidVideo, message, options);
+  }
+}
+
+export class EventPublishFailed extends ReelhookError<typeof EVENT_PUBLISH_FAILED> {
+  constructor(message: string, options?: ReelhookErrorOptions) {
+    super(EVENT_PUBLISH_FAILED, message, options);
   }
 }
 

@@ -10,9 +10,10 @@
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { ReelhookError } from './errors.js';
+import { EventPublishFailed } from './errors.js';
 import type { GenerationStatus, PublicGeneration } from './record.js';
 
+/** The `source` of every event reelhook publishes; infra allows the functions' PutEvents only under it. */
 export const EVENT_SOURCE = 'reelhook';
 
 export const EventDetailType = {
@@ -24,15 +25,6 @@ export const EventDetailType = {
 } as const;
 export type EventDetailType = (typeof EventDetailType)[keyof typeof EventDetailType];
 export type OutboundDetailType = Exclude<EventDetailType, typeof EventDetailType.Requested>;
-
-/** Error name the workflow's Retry matches on the steps that publish. */
-export const EVENT_PUBLISH_FAILED = 'EventPublishFailed';
-
-export class EventPublishFailed extends ReelhookError<typeof EVENT_PUBLISH_FAILED> {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(EVENT_PUBLISH_FAILED, message, options);
-  }
-}
 
 /** EVENT_BUS_NAME: the bus events go to (name or ARN). */
 export const eventBusName = (): string => getStringFromEnv({ key: 'EVENT_BUS_NAME' });

@@ -5,6 +5,9 @@
  * state never goes backwards (a late poll cannot overwrite `completed`) and a step
  * re-run after a crash is a no-op instead of a second effect. A write whose condition
  * fails returns null: the caller re-reads and carries on from what is recorded.
+ *
+ * A record past its `expires_at` reads as absent: DynamoDB's TTL deletes it only
+ * eventually (and dynalite never), and a caller must not see it meanwhile.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, setExpression } from './dynamo.js';
@@ -35,7 +38,8 @@ export class GenerationStore {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: generationKey(id) }, ConsistentRead: true }),
     );
-    return (Item as GenerationItem | undefined) ?? null;
+    const item = Item as GenerationItem | undefined;
+    return item && !isExpired(item, epochSeconds()) ? item : null;
   }
 
   /**
@@ -48,6 +52,7 @@ export class GenerationStore {
     options: { limit: number; startKey?: Record<string, unknown>; status?: GenerationStatus },
   ): Promise<{ items: GenerationItem[]; lastKey: Record<string, unknown> | null }> {
     const items: GenerationItem[] = [];
+    const live = '(attribute_not_exists(#expires) OR #expires > :now)';
     let startKey = options.startKey;
     do {
       const page = await this.db.send(
@@ -55,11 +60,13 @@ export class GenerationStore {
           TableName: this.tableName,
           IndexName: TableLayout.ownerIndex.name,
           KeyConditionExpression: 'gsi1pk = :owner',
+          FilterExpression: options.status ? `#st = :status AND ${live}` : live,
+          ExpressionAttributeNames: { '#expires': TableLayout.ttlAttribute, ...(options.status ? { '#st': 'status' } : {}) },
           ExpressionAttributeValues: {
             ':owner': ownerIndexKey(owner),
+            ':now': epochSeconds(),
             ...(options.status ? { ':status': options.status } : {}),
           },
-          ...(options.status ? { FilterExpression: '#st = :status', ExpressionAttributeNames: { '#st': 'status' } } : {}),
           ScanIndexForward: false,
           Limit: options.limit - items.length,
           ExclusiveStartKey: startKey,
@@ -127,6 +134,37 @@ export class GenerationStore {
     });
   }
 
+  /**
+   * Makes `callback` the event to deliver, only while the generation is in flight and
+   * no event is set yet, so it never replaces a later event nor resets the attempts of
+   * its own delivery.
+   */
+  setCallbackEvent(id: string, callback: CallbackInfo): Promise<GenerationItem | null> {
+    const update = setExpression({ callback, updated_at: new Date().toISOString() }, { ':generating': 'generating', ':null': 'NULL' });
+    return this.conditionalUpdate(id, update, '#st = :generating AND attribute_type(#cb.#webhookId, :null)', {
+      '#st': 'status',
+      '#cb': 'callback',
+      '#webhookId': 'webhook_id',
+    });
+  }
+
+  /**
+   * Opens the settled (delivered or failed) delivery of event `webhookId` again for one
+   * more run, the attempt count carrying on. Null when the record names another event
+   * or its delivery is not settled, e.g. a concurrent request reopened it first.
+   */
+  reopenCallback(id: string, webhookId: string, at: string): Promise<GenerationItem | null> {
+    const update = setExpression(
+      { 'callback.state': 'pending', updated_at: at },
+      { ':webhookId': webhookId, ':delivered': 'delivered', ':failed': 'failed' },
+    );
+    return this.conditionalUpdate(id, update, '#cb.#webhookId = :webhookId AND #cb.#cbState IN (:delivered, :failed)', {
+      '#cb': 'callback',
+      '#webhookId': 'webhook_id',
+      '#cbState': 'state',
+    });
+  }
+
   /** Records one delivery attempt of the event identified by `webhookId` (a stale attempt of an older event is ignored). */
   async recordCallbackAttempt(
     id: string,
@@ -182,6 +220,12 @@ export class GenerationStore {
     }
   }
 }
+
+const epochSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** Its `expires_at` (epoch seconds) has come; a record without one is kept. */
+const isExpired = (item: GenerationItem, nowSeconds: number): boolean =>
+  item.expires_at !== undefined && item.expires_at <= nowSeconds;
 
 /**
  * DynamoDB numbers are decimals of magnitude 1e-130 to 1e126, and the document client

@@ -1,16 +1,14 @@
 /**
- * Which webhook event a finished generation delivers, shared by the record step (a
- * generation that ends in the workflow) and the API (cancel, redelivery), so an event
- * has one webhook-id and one shape whichever path ended the generation.
+ * Which webhook event a generation delivers, shared by the create step (started), the
+ * record step (a generation that ends in the workflow) and the API (cancel,
+ * redelivery), so an event has one webhook-id and one shape whichever path made it.
  */
 import { webhookIdFor } from './ids.js';
-import type { CallbackInfo, GenerationItem } from './record.js';
+import type { CallbackInfo, GenerationItem, WebhookEventType } from './record.js';
 import type { Notification } from './steps.js';
 
-export type TerminalEventType = 'generation.completed' | 'generation.failed';
-
-/** The callback state of a new terminal event: pending when the caller asked for it, with a fresh attempt count. */
-export function callbackFor(item: GenerationItem, eventType: TerminalEventType): CallbackInfo {
+/** The callback state of a new event: pending when the caller asked for it, with a fresh attempt count. */
+export function callbackFor(item: GenerationItem, eventType: WebhookEventType): CallbackInfo {
   const wanted = item.callback.url !== null && item.callback.events.includes(eventType);
   return {
     ...item.callback,

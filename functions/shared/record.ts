@@ -57,6 +57,8 @@ export interface GenerationItem {
   completed_at: string | null;
   gsi1pk: string;
   gsi1sk: string;
+  /** Epoch seconds after which the record is gone (DynamoDB TTL); absent when records are kept. */
+  expires_at?: number;
 }
 
 export interface PublicVideo {

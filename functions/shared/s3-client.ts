@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { traceClient } from './observability.js';
 
 /**
  * Builds the S3 client the handlers use. In AWS, defaults. Locally, reelhook sets
@@ -11,9 +12,11 @@ import { S3Client } from '@aws-sdk/client-s3';
  */
 export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3;
-  return new S3Client({
-    ...(endpoint ? { endpoint } : {}),
-    // The local S3 stand-in cannot serve bucket-named hostnames, so local mode asks for paths.
-    forcePathStyle: env.REELHOOK_S3_FORCE_PATH_STYLE === 'true',
-  });
+  return traceClient(
+    new S3Client({
+      ...(endpoint ? { endpoint } : {}),
+      // The local S3 stand-in cannot serve bucket-named hostnames, so local mode asks for paths.
+      forcePathStyle: env.REELHOOK_S3_FORCE_PATH_STYLE === 'true',
+    }),
+  );
 }

@@ -36,14 +36,15 @@ export type RecordInput =
   | (StepInput & { outcome: 'completed'; video: StoredVideo })
   | (StepInput & { outcome: 'error'; failure: StepFailure });
 
-/** Result of Record Completion / Record Failure, kept at `$.notification`. */
-export interface Notification {
-  outcome: 'completed' | 'error';
-  event_type: 'generation.completed' | 'generation.failed';
-  webhook_id: string;
-  error_name?: string;
-  error_message?: string;
-}
+/**
+ * The event a delivery loop sends, kept at `$.notification`: the result of Record
+ * Completion / Record Failure, or the input of a delivery-only execution (started,
+ * cancel, redelivery). Only `error` fails the execution, with its name and message.
+ */
+export type Notification =
+  | { outcome: 'started'; event_type: 'generation.started'; webhook_id: string }
+  | { outcome: 'completed'; event_type: 'generation.completed'; webhook_id: string }
+  | { outcome: 'error'; event_type: 'generation.failed'; webhook_id: string; error_name: string; error_message: string };
 
 export interface NotifyInput extends StepInput {
   notification: Notification;

@@ -9,6 +9,7 @@ import { ProviderFailed, ReelhookError, TimedOut } from '#shared/errors.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
 import { findModel } from '#shared/models.js';
+import { MetricName, recordGenerationMetric, recordProviderDuration, tracedHandler } from '#shared/observability.js';
 import { nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
 import { ProviderClient } from '#shared/provider-client.js';
 import { providerApiKey } from '#shared/provider-key.js';
@@ -25,7 +26,7 @@ const logger = createLogger('status');
 const MISSING_URL_CHECKS = 3;
 const MISSING_URL_WAIT_SECONDS = 2;
 
-export const handler = async (event: StatusInput): Promise<PollPlan> => {
+export const handler = tracedHandler('status', async (event: StatusInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   stopIfEnded(item);
@@ -35,6 +36,7 @@ export const handler = async (event: StatusInput): Promise<PollPlan> => {
 
   const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey(), waitScale });
   const remote = await provider.getGeneration(providerId);
+  recordGenerationMetric(MetricName.ProviderPolls, item.model);
   const polls = event.poll.polls + 1;
   const now = Date.now();
   const at = new Date(now).toISOString();
@@ -54,6 +56,8 @@ export const handler = async (event: StatusInput): Promise<PollPlan> => {
   if (remote.status === 'completed') {
     if (remote.video_url) {
       await recordPoll(remote.video_url);
+      const acceptedAt = item.timeline.provider_accepted;
+      if (acceptedAt) recordProviderDuration(item.model, (now - Date.parse(acceptedAt)) / 1000);
       return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
     }
     const missing = (event.poll.missing_url_checks ?? 0) + 1;
@@ -70,7 +74,7 @@ export const handler = async (event: StatusInput): Promise<PollPlan> => {
   const typicalSeconds = findModel(item.model)?.typicalSeconds ?? 180;
   const waitSeconds = nextWaitSeconds({ typicalSeconds, elapsedSeconds: (now - accepted) / 1000, polls, remainingSeconds }, bounds);
   return { status: 'pending', polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
-};
+});
 
 /** A generation that ended elsewhere (cancelled through the API) stops polling with that outcome. */
 function stopIfEnded(item: GenerationItem): void {

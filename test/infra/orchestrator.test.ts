@@ -40,6 +40,7 @@ beforeAll(() => {
     pollMaxInterval: Duration.minutes(3),
     stateMachineName: 'media-generations',
     maxVideoBytes: 512 * 1024 ** 2,
+    rateLimitPerMinute: 0,
   });
   template = Template.fromStack(stack);
   freshTemplate = Template.fromStack(fresh);
@@ -97,6 +98,28 @@ describe('options', () => {
     expect(variables('status').REELHOOK_RECORD_TTL_DAYS).toBeUndefined();
   });
 
+  it('sets the API rate limit as asked, 0 turning it off', () => {
+    expect(variables('api').REELHOOK_RATE_LIMIT_PER_MINUTE).toBe('0');
+    expect(variables('intake').REELHOOK_RATE_LIMIT_PER_MINUTE).toBeUndefined();
+  });
+
+  it('lets the API publish a cancel on the brought bus, as source reelhook', () => {
+    expect(variables('api').EVENT_BUS_NAME).toEqual({ Ref: expect.stringMatching(/^Bus/) });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^ReelhookApiRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
+            Condition: { StringEquals: { 'events:source': 'reelhook' } },
+          },
+        ]),
+      },
+    });
+  });
+
   it('names the state machine and caps the copied videos as asked', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'media-generations' });
     expect(variables('api').STATE_MACHINE_ARN).toEqual({
@@ -148,6 +171,11 @@ describe('validation', () => {
 
   it('refuses a maximum interval that would overflow the execution history of a 24 h generation', () => {
     expect(build({ pollMaxInterval: Duration.seconds(60) })).toThrow(/raise pollMaxInterval to at least 64 s/);
+  });
+
+  it('refuses a rate limit that is not a whole number of at least 0', () => {
+    expect(build({ rateLimitPerMinute: -1 })).toThrow(/rateLimitPerMinute must be a whole number/);
+    expect(build({ rateLimitPerMinute: 2.5 })).toThrow(/rateLimitPerMinute must be a whole number/);
   });
 
   it('refuses a record retention that is not whole days', () => {

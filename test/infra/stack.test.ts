@@ -315,9 +315,15 @@ describe('functions', () => {
   });
 
   it('hands the event bus to the publishing functions and keeps records by default', () => {
-    expect(withVariable('EVENT_BUS_NAME')).toEqual(['create', 'record']);
+    expect(withVariable('EVENT_BUS_NAME')).toEqual(['api', 'create', 'record']);
+    expect(environmentOf('api').EVENT_BUS_NAME).toBe('default');
     expect(environmentOf('record').EVENT_BUS_NAME).toBe('default');
     expect(withVariable('REELHOOK_RECORD_TTL_DAYS')).toEqual([]);
+  });
+
+  it('limits each API key to 600 requests a minute by default, in the API only', () => {
+    expect(withVariable('REELHOOK_RATE_LIMIT_PER_MINUTE')).toEqual(['api']);
+    expect(environmentOf('api').REELHOOK_RATE_LIMIT_PER_MINUTE).toBe('600');
   });
 
   it('caps copied videos at 2 GiB by default', () => {
@@ -395,9 +401,9 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only create and record put events, on the default bus and as source reelhook', () => {
-    expect(FUNCTION_NAMES.filter((name) => statementsFor(name, 'events').length > 0)).toEqual(['create', 'record']);
-    for (const name of ['create', 'record'] as const) {
+  it('lets only api (cancel), create and record put events, on the default bus and as source reelhook', () => {
+    expect(FUNCTION_NAMES.filter((name) => statementsFor(name, 'events').length > 0)).toEqual(['api', 'create', 'record']);
+    for (const name of ['api', 'create', 'record'] as const) {
       expect(statementsFor(name, 'events'), name).toEqual([
         {
           Effect: 'Allow',

@@ -3,13 +3,14 @@
  * webhook receiver. Simulated generations take 30 s here, so a cancel always lands
  * while the provider is still working.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
+import type { BusEvent } from '../../local/eventbridge.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -40,6 +41,16 @@ const call = (method: string, path: string, options: { body?: unknown; key?: str
 const executionArn = (name: string): string => `${stack.names.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
 const deliveriesOf = (id: string) => receiver.received.filter((hook) => hook.json?.data?.id === id);
+
+/** The events reelhook put on the local bus for generation `id`, from the data folder's log. */
+async function busEventsOf(id: string): Promise<BusEvent[]> {
+  const text = await readFile(join(dataDir, 'events.ndjson'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as BusEvent)
+    .filter((event) => event.source === 'reelhook' && (event.detail as { id?: string }).id === id);
+}
 
 async function startGeneration(prompt: string, callbackPath: string | null): Promise<string> {
   const { status, json } = await call('POST', '/v2/video/generations', {
@@ -79,6 +90,17 @@ describe('DELETE /v2/video/generations/{id}', () => {
     expect(stack.simulator!.counters.downloads).toBe(downloadsBefore);
     await waitFor(() => (stack.engine.describeExecution(executionArn(`${id}-cancel`)).status === 'RUNNING' ? undefined : true), 10_000);
     expect(stack.engine.describeExecution(executionArn(`${id}-cancel`)).status).toBe('FAILED');
+  });
+
+  it('publishes Video Generation Failed with the cancelled record before answering', async () => {
+    const id = await startGeneration('A kite over the dunes', null);
+    await waitForRecord(id, (record) => record.status === 'generating');
+
+    const cancelled = await call('DELETE', `/v2/video/generations/${id}`);
+    expect(cancelled.status).toBe(200);
+    const failed = (await busEventsOf(id)).filter((event) => event['detail-type'] === 'Video Generation Failed');
+    expect(failed[0]?.detail).toEqual(cancelled.json);
+    expect(failed[0]?.detail).toMatchObject({ status: 'error', error: { name: 'Cancelled', message: 'cancelled by the caller' } });
   });
 
   it('answers 409 Conflict to a second cancel and to a finished generation', async () => {

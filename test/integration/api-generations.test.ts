@@ -5,15 +5,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore, type IssuedApiKey } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { IDEMPOTENCY_WINDOW_SECONDS, IdempotencyStore } from '#shared/idempotency.js';
+import { generationKey } from '#shared/record.js';
 import { errorBodySchema, generationPageSchema, generationRecordSchema } from '../../functions/api/schemas.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
 
 const V16 = 'kling-video/v1.6/standard/text-to-video';
+const RETENTION_DAYS = 30;
 
 let stack: LocalStack;
 let dataDir: string;
@@ -23,6 +26,8 @@ let teamB: IssuedApiKey;
 beforeAll(async () => {
   // These tests poll fast; the rate limit has its own test file.
   process.env.REELHOOK_RATE_LIMIT_PER_MINUTE = '0';
+  // What a stack deployed with recordRetention: Duration.days(RETENTION_DAYS) hands the API.
+  process.env.REELHOOK_RECORD_TTL_DAYS = String(RETENTION_DAYS);
   dataDir = await mkdtemp(join(tmpdir(), 'reelhook-api-'));
   stack = await startLocalStack({ dataDir, waitScale: 0, simulator: { processingSeconds: 0.3 } });
   keys = new ApiKeyStore(createDocumentClient(), stack.names.tableName);
@@ -220,6 +225,35 @@ describe('listing', () => {
       expectErrorShape(answer.json, 'ValidationError');
       expect(answer.json.error.message.startsWith(`${field}:`), query).toBe(true);
     }
+  });
+});
+
+describe('record retention', () => {
+  it('stamps a new record with expires_at, and answers 404 and lists nothing once it has passed', async () => {
+    const owner = await keys.issue('retention');
+    const created = await call('POST', '/v2/video/generations', { body: body('A tide coming in'), key: owner.api_key });
+    const id: string = created.json.id;
+    await waitForTerminal(id, owner.api_key);
+
+    const db = createDocumentClient();
+    const key = { pk: generationKey(id) };
+    const { Item } = await db.send(new GetCommand({ TableName: stack.names.tableName, Key: key }));
+    expect(Item?.expires_at).toBe(Math.floor(Date.parse(created.json.created_at) / 1000) + RETENTION_DAYS * 24 * 60 * 60);
+
+    // dynalite has no TTL, and DynamoDB's deletes late: an expires_at in the past stands in for the days gone by.
+    await db.send(
+      new UpdateCommand({
+        TableName: stack.names.tableName,
+        Key: key,
+        UpdateExpression: 'SET expires_at = :past',
+        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
+      }),
+    );
+    const read = await call('GET', `/v2/video/generations/${id}`, { key: owner.api_key });
+    expect(read.status).toBe(404);
+    expectErrorShape(read.json, 'NotFound');
+    const page = await call('GET', '/v2/video/generations', { key: owner.api_key });
+    expect(page.json).toEqual({ data: [], next_cursor: null });
   });
 });
 

@@ -113,7 +113,8 @@ describe('a generation through the whole stack', () => {
     expect(verified).toMatchObject({ type: 'generation.failed', data: { status: 'error', error: { name: 'ProviderFailed' } } });
   });
 
-  it('runs the synthesized definition: every state on the success and failure paths was entered', () => {
+  it('runs the synthesized definition: every state on the success and failure paths was entered', async () => {
+    await stack.engine.idle();
     const entered = stack.engine.stateEntries();
     for (const state of [
       'Submit Generation',

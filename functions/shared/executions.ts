@@ -1,10 +1,11 @@
 /**
- * The API's use of the generation workflow: start an execution under a name that makes
- * the start idempotent, and stop one. Execution names are the generation id (the
- * generation's own run) or the id plus a suffix (`-cancel`, `-redeliver-<n>`: runs
- * that only deliver an event).
+ * Starting and stopping runs of the generation workflow (the API, the intake and the
+ * create step): start an execution under a name that makes the start idempotent, and
+ * stop one. Execution names are the generation id (the generation's own run) or the id
+ * plus a suffix (`-started`, `-cancel`, `-redeliver-<n>`: runs that only deliver an event).
  */
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { NotifyInput, StepInput } from './steps.js';
 
 const isNamed = (error: unknown, name: string): boolean => error instanceof Error && error.name === name;
 
@@ -19,7 +20,7 @@ export class GenerationExecutions {
    * input, so an existing execution of that name is this very run, started before (by
    * a concurrent or retried request), running or ended.
    */
-  async startOnce(name: string, input: Record<string, unknown>): Promise<void> {
+  async startOnce(name: string, input: StepInput | NotifyInput): Promise<void> {
     try {
       await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }));
     } catch (error) {

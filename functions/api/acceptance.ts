@@ -1,0 +1,116 @@
+/**
+ * Accepting a generation, the one path behind `POST /v2/video/generations` and the
+ * intake of `Video Generation Requested` events: validate the body, honour the
+ * Idempotency-Key, write the `queued` record, start its execution.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { ApiKeyRecord } from '#shared/api-keys.js';
+import { isConditionFailure } from '#shared/dynamo.js';
+import { GenerationExecutions } from '#shared/executions.js';
+import { parseGenerationRequest, type GenerationRequest } from '#shared/generation-request.js';
+import type { GenerationStore } from '#shared/generation-store.js';
+import { bodyHash, checkIdempotencyKey, IDEMPOTENCY_HEADER, type IdempotencyStore } from '#shared/idempotency.js';
+import { newId } from '#shared/ids.js';
+import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type PublicGeneration } from '#shared/record.js';
+import { presignVideoUrl } from '#shared/video-url.js';
+import { conflict } from './http.js';
+
+export interface GenerationAcceptanceDeps {
+  store: GenerationStore;
+  idempotency: IdempotencyStore;
+  sfn: SFNClient;
+  s3: S3Client;
+  stateMachineArn: string;
+  /** Days a new record is kept (DynamoDB TTL on `expires_at`); null keeps records until deleted. */
+  recordTtlDays: number | null;
+}
+
+const SECONDS_PER_DAY = 24 * 60 * 60;
+
+/**
+ * @example
+ * const acceptance = new GenerationAcceptance({ store, idempotency, sfn, s3, stateMachineArn, recordTtlDays: recordTtlDays() });
+ * const generation = await acceptance.accept(caller, body, request.headers['idempotency-key']);
+ */
+export class GenerationAcceptance {
+  private readonly executions: GenerationExecutions;
+
+  constructor(private readonly deps: GenerationAcceptanceDeps) {
+    this.executions = new GenerationExecutions(deps.sfn, deps.stateMachineArn);
+  }
+
+  /**
+   * Accepts a generation. With an idempotency key, a repeat of the same body within
+   * 24 h answers the generation the first request made (in its current state) and
+   * starts nothing; another body under that key is a 409.
+   */
+  async accept(caller: ApiKeyRecord, body: unknown, idempotencyKey?: string): Promise<PublicGeneration> {
+    if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey);
+    const request = parseGenerationRequest(body);
+    const now = new Date();
+    let id = newId('gen', now.getTime());
+    if (idempotencyKey !== undefined) {
+      const hash = bodyHash(body);
+      const claim = await this.deps.idempotency.claim(caller.key_id, idempotencyKey, { generation_id: id, body_hash: hash }, now.getTime());
+      if (claim.body_hash !== hash) {
+        throw conflict(`this ${IDEMPOTENCY_HEADER} was used with a different body in the last 24 h; use a new key for a new request`);
+      }
+      id = claim.generation_id;
+    }
+
+    // Under a claimed id this runs once per request that holds the claim: the conditional
+    // write keeps the first record, and the execution named by the id starts once.
+    const item = this.newItem(id, caller, request, now);
+    let stored: GenerationItem | null = null;
+    try {
+      await this.deps.store.create(item);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      stored = await this.deps.store.get(id);
+      if (!stored) throw error;
+    }
+    await this.executions.startOnce(id, { generation_id: id });
+    return stored ? toPublicGeneration(stored, await presignVideoUrl(this.deps.s3, stored.video)) : toPublicGeneration(item, null);
+  }
+
+  private newItem(id: string, caller: ApiKeyRecord, request: GenerationRequest, now: Date): GenerationItem {
+    const at = now.toISOString();
+    const { recordTtlDays } = this.deps;
+    return {
+      pk: generationKey(id),
+      id,
+      owner: caller.key_id,
+      status: 'queued',
+      model: request.model,
+      prompt: request.prompt,
+      params: request.params,
+      metadata: request.metadata,
+      provider: { generation_id: null, status: null },
+      provider_video_url: null,
+      video: null,
+      error: null,
+      meta: null,
+      callback: {
+        url: request.callback_url,
+        events: request.callback_events,
+        state: 'none',
+        attempts: 0,
+        last_status_code: null,
+        webhook_id: null,
+        event_type: null,
+        last_attempt_at: null,
+      },
+      timeout_seconds: request.timeout_seconds,
+      deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),
+      polls: 0,
+      timeline: { accepted: at },
+      created_at: at,
+      updated_at: at,
+      completed_at: null,
+      gsi1pk: ownerIndexKey(caller.key_id),
+      gsi1sk: `${at}#${id}`,
+      ...(recordTtlDays === null ? {} : { expires_at: Math.floor(now.getTime() / 1000) + recordTtlDays * SECONDS_PER_DAY }),
+    };
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * GenerationStore's conditional writes and its reading of expired records, against
+ * dynalite (the DynamoDB wire protocol) on loopback.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#shared/dynamo.js';
+import { GenerationStore } from '#shared/generation-store.js';
+import { webhookIdFor } from '#shared/ids.js';
+import { callbackFor } from '#shared/notification.js';
+import { generationKey, ownerIndexKey, type CallbackInfo, type GenerationItem } from '#shared/record.js';
+import { TableLayout } from '#shared/table-layout.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb.js';
+
+const TABLE = 'reelhook-store';
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+let dataDir: string;
+let dynamo: LocalDynamoDb;
+let client: DynamoDBClient;
+let store: GenerationStore;
+let sequence = 0;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-store-'));
+  dynamo = await startLocalDynamoDb({ directory: dataDir });
+  client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const { partitionKey, ownerIndex } = TableLayout;
+  await client.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: ownerIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: ownerIndex.sortKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: ownerIndex.name,
+          KeySchema: [
+            { AttributeName: ownerIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: ownerIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  store = new GenerationStore(createDocumentClient(client), TABLE);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynamo?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** A stored generation; ids and creation times increase with each call, so listings are newest first. */
+async function stored(owner: string, fields: Partial<GenerationItem> | ((id: string) => Partial<GenerationItem>) = {}): Promise<GenerationItem> {
+  sequence += 1;
+  const id = `gen_store${String(sequence).padStart(4, '0')}`;
+  const at = new Date(Date.UTC(2026, 0, 1, 0, 0, sequence)).toISOString();
+  const item: GenerationItem = {
+    pk: generationKey(id),
+    id,
+    owner,
+    status: 'generating',
+    model: 'kling-video/v1.6/standard/text-to-video',
+    prompt: 'a raccoon',
+    params: { duration: 5 },
+    metadata: {},
+    provider: { generation_id: `prov_${id}`, status: 'generating' },
+    provider_video_url: null,
+    video: null,
+    error: null,
+    meta: null,
+    callback: {
+      url: 'https://example.com/hooks',
+      events: ['generation.started', 'generation.completed', 'generation.failed'],
+      state: 'none',
+      attempts: 0,
+      last_status_code: null,
+      webhook_id: null,
+      event_type: null,
+      last_attempt_at: null,
+    },
+    timeout_seconds: 3600,
+    deadline_at: '2026-01-01T01:00:00.000Z',
+    polls: 0,
+    timeline: { accepted: at },
+    created_at: at,
+    updated_at: at,
+    completed_at: null,
+    gsi1pk: ownerIndexKey(owner),
+    gsi1sk: `${at}#${id}`,
+    ...(typeof fields === 'function' ? fields(id) : fields),
+  };
+  await store.create(item);
+  return item;
+}
+
+/** A failed generation whose `generation.failed` delivery is in `state`. */
+const failedWithDelivery =
+  (state: CallbackInfo['state'], attempts: number) =>
+  (id: string): Partial<GenerationItem> => ({
+    status: 'error',
+    callback: {
+      url: 'https://example.com/hooks',
+      events: ['generation.failed'],
+      state,
+      attempts,
+      last_status_code: state === 'delivered' ? 200 : 500,
+      webhook_id: webhookIdFor(id, 'generation.failed'),
+      event_type: 'generation.failed',
+      last_attempt_at: '2026-01-01T00:10:00.000Z',
+    },
+  });
+
+describe('records past their expires_at', () => {
+  it('reads an expired record as absent, and one that has not expired as it is', async () => {
+    const expired = await stored('owner-get', { expires_at: nowSeconds() - 1 });
+    const live = await stored('owner-get', { expires_at: nowSeconds() + 3600 });
+    const kept = await stored('owner-get');
+    expect(await store.get(expired.id)).toBeNull();
+    expect(await store.get(live.id)).toEqual(live);
+    expect(await store.get(kept.id)).toEqual(kept);
+  });
+
+  it('leaves expired records out of a listing, still filling each page and resuming exactly', async () => {
+    const owner = 'owner-list';
+    const items: GenerationItem[] = [];
+    for (let i = 0; i < 7; i++) {
+      const expired = i % 2 === 1;
+      items.push(await stored(owner, expired ? { expires_at: nowSeconds() - 60 } : { expires_at: nowSeconds() + 3600 }));
+    }
+    const liveNewestFirst = items.filter((_, i) => i % 2 === 0).reverse().map((item) => item.id);
+
+    const first = await store.listByOwner(owner, { limit: 3 });
+    expect(first.items.map((item) => item.id)).toEqual(liveNewestFirst.slice(0, 3));
+    const second = await store.listByOwner(owner, { limit: 3, startKey: first.lastKey ?? undefined });
+    expect(second.items.map((item) => item.id)).toEqual(liveNewestFirst.slice(3));
+  });
+
+  it('applies the status filter and the expiry together', async () => {
+    const owner = 'owner-status';
+    const queued = await stored(owner, { status: 'queued' });
+    await stored(owner, { status: 'queued', expires_at: nowSeconds() - 1 });
+    await stored(owner);
+    const page = await store.listByOwner(owner, { limit: 10, status: 'queued' });
+    expect(page.items.map((item) => item.id)).toEqual([queued.id]);
+  });
+});
+
+describe('setCallbackEvent', () => {
+  it('sets the event of an in-flight generation that has none', async () => {
+    const item = await stored('owner-callback');
+    const callback = callbackFor(item, 'generation.started');
+    const updated = await store.setCallbackEvent(item.id, callback);
+    expect(updated?.callback).toEqual(callback);
+    expect(updated?.callback).toMatchObject({ state: 'pending', webhook_id: webhookIdFor(item.id, 'generation.started') });
+  });
+
+  it('never replaces an event already set, nor writes to a generation not in flight', async () => {
+    const item = await stored('owner-callback');
+    await store.setCallbackEvent(item.id, { ...callbackFor(item, 'generation.started'), attempts: 2 });
+    expect(await store.setCallbackEvent(item.id, callbackFor(item, 'generation.started'))).toBeNull();
+    expect((await store.get(item.id))?.callback.attempts).toBe(2);
+
+    const queued = await stored('owner-callback', { status: 'queued' });
+    expect(await store.setCallbackEvent(queued.id, callbackFor(queued, 'generation.started'))).toBeNull();
+    expect((await store.get(queued.id))?.callback.webhook_id).toBeNull();
+  });
+});
+
+describe('reopenCallback', () => {
+  it.each(['delivered', 'failed'] as const)('reopens a %s delivery, keeping its attempts', async (state) => {
+    const item = await stored('owner-reopen', failedWithDelivery(state, 3));
+    const at = '2026-01-02T00:00:00.000Z';
+    const reopened = await store.reopenCallback(item.id, item.callback.webhook_id!, at);
+    expect(reopened?.callback).toEqual({ ...item.callback, state: 'pending' });
+    expect(reopened?.updated_at).toBe(at);
+  });
+
+  it('leaves a delivery that is still pending, or of another event, as it is', async () => {
+    const pending = await stored('owner-reopen', failedWithDelivery('pending', 1));
+    expect(await store.reopenCallback(pending.id, pending.callback.webhook_id!, new Date().toISOString())).toBeNull();
+
+    const delivered = await stored('owner-reopen', failedWithDelivery('delivered', 1));
+    const otherEvent = webhookIdFor(delivered.id, 'generation.completed');
+    expect(await store.reopenCallback(delivered.id, otherEvent, new Date().toISOString())).toBeNull();
+    expect((await store.get(delivered.id))?.callback.state).toBe('delivered');
+  });
+});
