@@ -13,7 +13,8 @@ import { ApiKeyStore, type ApiKeySummary } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { AUTH_CACHE_TTL_MS } from '../functions/api/authentication.js';
 import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
-import { ENDPOINTS_FILE, LOCAL_NAMES } from '../local/stack.js';
+import { LOCAL_NAMES } from '../local/names.js';
+import { ENDPOINTS_FILE } from '../local/stack.js';
 import { loadLocalManifest } from '../local/template.js';
 import { UsageError, parseCommandLine } from './usage.js';
 

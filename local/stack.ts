@@ -28,6 +28,7 @@ import { startLocalS3, type LocalS3 } from './s3.js';
 import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
+import { LOCAL_NAMES } from './names.js';
 import { loadLocalManifest, type LocalFunction, type LocalManifest, type LocalResourceNames } from './template.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -75,15 +76,6 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-/** The local resources' names (shared with `reelhook keys`, which opens the same store). */
-export const LOCAL_NAMES: LocalResourceNames = {
-  tableName: 'reelhook',
-  bucketName: 'reelhook-videos',
-  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
-  secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:reelhook-provider-key',
-  region: 'us-east-1',
-  accountId: '000000000000',
-};
 
 /** The bus events go to locally; entries that name no bus land on it too. */
 const EVENT_BUS_NAME = 'default';

@@ -11,6 +11,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { providerBaseUrl, stateMachineArn, tableName } from '#shared/config.js';
+import { DurationHistory } from '#shared/duration-history.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { ReelhookError } from '#shared/errors.js';
 import { EventDetailType, eventBusName, GenerationEvents } from '#shared/events.js';
@@ -21,14 +22,17 @@ import { createLogger } from '#shared/logger.js';
 import { findModel } from '#shared/models.js';
 import { callbackFor } from '#shared/notification.js';
 import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/observability.js';
-import { nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
+import { planNextCheck } from '#shared/poll-schedule.js';
+import { DEFAULT_TYPICAL_SECONDS, pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
 import { ProviderClient } from '#shared/provider-client.js';
 import { providerApiKey } from '#shared/provider-key.js';
 import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
 import type { PollPlan, StepInput } from '#shared/steps.js';
 import { loadGeneration } from '#shared/steps.js';
 
-const store = new GenerationStore(createDocumentClient(), tableName());
+const db = createDocumentClient();
+const store = new GenerationStore(db, tableName());
+const history = new DurationHistory(db, tableName());
 const executions = new GenerationExecutions(traceClient(new SFNClient({})), stateMachineArn());
 const events = new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName());
 const baseUrl = providerBaseUrl();
@@ -57,10 +61,19 @@ export const handler = tracedHandler('create', async (event: StepInput): Promise
     item = await startStartedWebhook(item);
     await events.publish(EventDetailType.Started, toPublicGeneration(item, null));
   }
-  const typicalSeconds = findModel(item.model)?.typicalSeconds ?? 180;
-  const remainingSeconds = (Date.parse(item.deadline_at) - Date.now()) / 1000;
-  const waitSeconds = nextWaitSeconds({ typicalSeconds, elapsedSeconds: 0, polls: 0, remainingSeconds }, bounds);
-  return { status: 'pending', polls: item.polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale) };
+  // The first check comes from the model's learned schedule (seed defaults without history).
+  const now = Date.now();
+  const acceptedAt = Date.parse(item.timeline.provider_accepted ?? item.created_at);
+  const waitSeconds = await planNextCheck({
+    model: item.model,
+    typicalSeconds: findModel(item.model)?.typicalSeconds ?? DEFAULT_TYPICAL_SECONDS,
+    elapsedSeconds: toScheduleSeconds(Math.max(0, now - acceptedAt) / 1000, waitScale),
+    polls: item.polls,
+    remainingSeconds: toScheduleSeconds((Date.parse(item.deadline_at) - now) / 1000, waitScale),
+    history,
+    bounds,
+  });
+  return { status: 'pending', polls: item.polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
 });
 
 /**

@@ -1,16 +1,22 @@
 /**
- * When to ask the provider again.
+ * Polling configuration and the clock of the Wait states.
  *
- * A generation takes minutes (the seeds report ~186 s for kling v1.6 standard), so
- * polling every 15 s from the start mostly asks "not yet". The first check comes near
- * the model's typical duration; after that, short intervals that grow with the time
- * already spent, so a long tail costs few polls and a typical one is noticed quickly.
+ * The check times themselves are learned per model (poll-schedule.ts); these bounds
+ * limit them: the first wait when it is configured, and the shortest and longest wait
+ * between two checks.
  */
+import { buildPollSchedule, type PollSchedule, waitFromSchedule } from './poll-schedule.js';
+import { EMPTY_HISTOGRAM } from './duration-history.js';
+
+/** A model missing from the registry is assumed to take as long as the seeds' kling v1.6 (~3 min). */
+export const DEFAULT_TYPICAL_SECONDS = 186;
 
 export interface PollingBounds {
-  /** Wait before the first status check; null derives it from the model's typical duration. */
+  /** Wait before the first status check; null lets the schedule choose it (it is at least the minimum interval). */
   firstCheckSeconds: number | null;
+  /** Shortest wait after a check. */
   minIntervalSeconds: number;
+  /** Longest wait between two checks (the first wait is the schedule's or the configured one). */
   maxIntervalSeconds: number;
 }
 
@@ -19,11 +25,6 @@ export const DEFAULT_POLLING_BOUNDS: PollingBounds = {
   minIntervalSeconds: 5,
   maxIntervalSeconds: 60,
 };
-
-/** Share of the typical duration waited before the first check. */
-const FIRST_CHECK_SHARE = 0.6;
-/** After the first check, wait this share of the time elapsed so far. */
-const TAIL_SHARE = 0.06;
 
 export interface PollingState {
   typicalSeconds: number;
@@ -35,16 +36,21 @@ export interface PollingState {
   remainingSeconds: number;
 }
 
+const seedSchedules = new Map<string, PollSchedule>();
+
+/**
+ * The wait a model without any history gets: the schedule learned from the seeds'
+ * typical duration alone (what `planNextCheck` returns before the first generation of
+ * a model has completed).
+ */
 export function nextWaitSeconds(state: PollingState, bounds: PollingBounds = DEFAULT_POLLING_BOUNDS): number {
-  const clamp = (value: number): number =>
-    Math.min(bounds.maxIntervalSeconds, Math.max(bounds.minIntervalSeconds, value));
-  const planned =
-    state.polls === 0
-      ? (bounds.firstCheckSeconds ?? clamp(state.typicalSeconds * FIRST_CHECK_SHARE))
-      : clamp(state.elapsedSeconds * TAIL_SHARE);
-  // Never sleep past the deadline: the check right after it reports TimedOut.
-  const capped = Math.min(planned, Math.max(0, Math.ceil(state.remainingSeconds)));
-  return Math.max(0, Math.round(capped));
+  const key = `${state.typicalSeconds}\n${JSON.stringify(bounds)}`;
+  let schedule = seedSchedules.get(key);
+  if (schedule === undefined) {
+    schedule = buildPollSchedule({ histogram: EMPTY_HISTOGRAM, typicalSeconds: state.typicalSeconds, bounds });
+    seedSchedules.set(key, schedule);
+  }
+  return waitFromSchedule(schedule, state, bounds);
 }
 
 export function pollingBoundsFromEnv(env: NodeJS.ProcessEnv = process.env): PollingBounds {
@@ -55,11 +61,15 @@ export function pollingBoundsFromEnv(env: NodeJS.ProcessEnv = process.env): Poll
     if (!Number.isFinite(value) || value < 0) throw new Error(`${key} must be a non-negative number of seconds`);
     return value;
   };
-  return {
+  const bounds: PollingBounds = {
     firstCheckSeconds: read('REELHOOK_POLL_FIRST_SECONDS'),
     minIntervalSeconds: read('REELHOOK_POLL_MIN_SECONDS') ?? DEFAULT_POLLING_BOUNDS.minIntervalSeconds,
     maxIntervalSeconds: read('REELHOOK_POLL_MAX_SECONDS') ?? DEFAULT_POLLING_BOUNDS.maxIntervalSeconds,
   };
+  if (bounds.maxIntervalSeconds < bounds.minIntervalSeconds) {
+    throw new Error('REELHOOK_POLL_MAX_SECONDS must be at least REELHOOK_POLL_MIN_SECONDS');
+  }
+  return bounds;
 }
 
 /**
@@ -79,4 +89,13 @@ export function waitScaleFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) throw new Error('REELHOOK_WAIT_SCALE must be a non-negative number');
   return value;
+}
+
+/**
+ * Real seconds as the schedule counts them: locally REELHOOK_WAIT_SCALE shrinks every
+ * wait, so the schedule's clock runs 1/scale times as fast (at scale 0 waits are
+ * skipped and the real figure is kept).
+ */
+export function toScheduleSeconds(realSeconds: number, scale: number): number {
+  return scale > 0 ? realSeconds / scale : realSeconds;
 }

@@ -4,19 +4,23 @@
  * ProviderFailed when the provider reports `error` and TimedOut past the deadline.
  */
 import { providerBaseUrl, tableName } from '#shared/config.js';
+import { DurationHistory, estimatedDurationSeconds } from '#shared/duration-history.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { ProviderFailed, ReelhookError, TimedOut } from '#shared/errors.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
 import { findModel } from '#shared/models.js';
 import { MetricName, recordGenerationMetric, recordProviderDuration, tracedHandler } from '#shared/observability.js';
-import { nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
+import { planNextCheck } from '#shared/poll-schedule.js';
+import { DEFAULT_TYPICAL_SECONDS, pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
 import { ProviderClient } from '#shared/provider-client.js';
 import { providerApiKey } from '#shared/provider-key.js';
 import type { GenerationItem } from '#shared/record.js';
 import { loadGeneration, type PollPlan, type StatusInput } from '#shared/steps.js';
 
-const store = new GenerationStore(createDocumentClient(), tableName());
+const db = createDocumentClient();
+const store = new GenerationStore(db, tableName());
+const history = new DurationHistory(db, tableName());
 const baseUrl = providerBaseUrl();
 const bounds = pollingBoundsFromEnv();
 const waitScale = waitScaleFromEnv();
@@ -56,8 +60,8 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
   if (remote.status === 'completed') {
     if (remote.video_url) {
       await recordPoll(remote.video_url);
-      const acceptedAt = item.timeline.provider_accepted;
-      if (acceptedAt) recordProviderDuration(item.model, (now - Date.parse(acceptedAt)) / 1000);
+      // After recordPoll: a retried step finds the URL recorded and never counts twice.
+      await learnDuration(item, now, event.poll.wait_seconds);
       return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
     }
     const missing = (event.poll.missing_url_checks ?? 0) + 1;
@@ -71,10 +75,32 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
   }
   await recordPoll(null);
   const accepted = Date.parse(item.timeline.provider_accepted ?? item.created_at);
-  const typicalSeconds = findModel(item.model)?.typicalSeconds ?? 180;
-  const waitSeconds = nextWaitSeconds({ typicalSeconds, elapsedSeconds: (now - accepted) / 1000, polls, remainingSeconds }, bounds);
+  const waitSeconds = await planNextCheck({
+    model: item.model,
+    typicalSeconds: findModel(item.model)?.typicalSeconds ?? DEFAULT_TYPICAL_SECONDS,
+    elapsedSeconds: toScheduleSeconds((now - accepted) / 1000, waitScale),
+    polls,
+    remainingSeconds: toScheduleSeconds(remainingSeconds, waitScale),
+    history,
+    bounds,
+  });
   return { status: 'pending', polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
 });
+
+/**
+ * Feeds the model's duration history, which shapes the polling schedule. A lost sample
+ * never fails the poll.
+ */
+async function learnDuration(item: GenerationItem, now: number, lastWaitSeconds: number): Promise<void> {
+  const acceptedAt = item.timeline.provider_accepted;
+  if (!acceptedAt) return;
+  const elapsed = toScheduleSeconds((now - Date.parse(acceptedAt)) / 1000, waitScale);
+  const duration = estimatedDurationSeconds(elapsed, lastWaitSeconds);
+  recordProviderDuration(item.model, duration);
+  await history
+    .recordDuration(item.model, duration)
+    .catch((error: unknown) => logger.warn('could not record the provider duration', { error: String(error) }));
+}
 
 /** A generation that ended elsewhere (cancelled through the API) stops polling with that outcome. */
 function stopIfEnded(item: GenerationItem): void {

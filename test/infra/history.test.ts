@@ -16,6 +16,7 @@ import {
   POLLING_HISTORY_BUDGET,
   worstCasePolls,
 } from '../../infra/history.js';
+import { LOCAL_NAMES } from '../../local/names.js';
 import { type LocalManifest, loadLocalManifest } from '../../local/template.js';
 
 interface State {
@@ -30,14 +31,7 @@ let states: Record<string, State>;
 let bounds: PollingBounds;
 
 beforeAll(async () => {
-  manifest = await loadLocalManifest({
-    tableName: 'reelhook',
-    bucketName: 'reelhook-videos',
-    stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:reelhook-provider-key',
-    region: 'us-east-1',
-    accountId: '000000000000',
-  });
+  manifest = await loadLocalManifest(LOCAL_NAMES);
   states = manifest.definition.States as Record<string, State>;
   const status = manifest.functions.find((fn) => fn.entry === 'functions/status/handler.ts');
   if (!status) throw new Error('no status function in the template');

@@ -2,6 +2,7 @@ import '../../local/polyfills.js';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_PUBLISH_FAILED, GenerationErrorName } from '../../functions/shared/errors.js';
+import { LOCAL_NAMES } from '../../local/names.js';
 import { type LocalManifest, loadLocalManifest } from '../../local/template.js';
 
 interface Retrier {
@@ -54,14 +55,7 @@ let manifest: LocalManifest;
 let states: Record<string, State>;
 
 beforeAll(async () => {
-  manifest = await loadLocalManifest({
-    tableName: 'reelhook',
-    bucketName: 'reelhook-videos',
-    stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:reelhook-provider-key',
-    region: 'us-east-1',
-    accountId: '000000000000',
-  });
+  manifest = await loadLocalManifest(LOCAL_NAMES);
   states = manifest.definition.States as Record<string, State>;
 });
 

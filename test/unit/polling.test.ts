@@ -1,24 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLLING_BOUNDS, nextWaitSeconds, pollingBoundsFromEnv, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
+import {
+  DEFAULT_POLLING_BOUNDS,
+  nextWaitSeconds,
+  pollingBoundsFromEnv,
+  toScheduleSeconds,
+  waitScaleFromEnv,
+  waitUntil,
+} from '#shared/polling.js';
+import { EMPTY_HISTOGRAM } from '#shared/duration-history.js';
+import { buildPollSchedule } from '#shared/poll-schedule.js';
 
-describe('nextWaitSeconds', () => {
+describe('nextWaitSeconds (a model without history)', () => {
   const base = { typicalSeconds: 186, elapsedSeconds: 0, polls: 0, remainingSeconds: 3600 };
+  const seedSchedule = buildPollSchedule({ histogram: EMPTY_HISTOGRAM, typicalSeconds: 186, bounds: DEFAULT_POLLING_BOUNDS });
 
-  it('waits for most of the typical duration before the first check', () => {
-    expect(nextWaitSeconds(base)).toBe(Math.min(60, Math.round(186 * 0.6)));
+  it('waits for the first check of the seeds’ schedule, well into the typical duration', () => {
+    const first = nextWaitSeconds(base);
+    expect(first).toBe(seedSchedule.offsets[0]);
+    expect(first).toBeGreaterThan(186 / 2);
+    expect(first).toBeLessThan(186);
   });
 
   it('uses the configured first check when one is set', () => {
     expect(nextWaitSeconds(base, { ...DEFAULT_POLLING_BOUNDS, firstCheckSeconds: 1 })).toBe(1);
   });
 
-  it('checks at the minimum interval soon after the first check and backs off on the long tail', () => {
-    const soon = nextWaitSeconds({ ...base, polls: 1, elapsedSeconds: 60 });
-    const late = nextWaitSeconds({ ...base, polls: 20, elapsedSeconds: 900 });
-    const veryLate = nextWaitSeconds({ ...base, polls: 40, elapsedSeconds: 3000 });
-    expect(soon).toBe(DEFAULT_POLLING_BOUNDS.minIntervalSeconds);
-    expect(late).toBeGreaterThan(soon);
-    expect(veryLate).toBe(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds);
+  it('waits up to the next planned check, then backs off within the bounds on the long tail', () => {
+    const [first, second] = seedSchedule.offsets;
+    expect(nextWaitSeconds({ ...base, polls: 1, elapsedSeconds: first! })).toBe(second! - first!);
+    const late = nextWaitSeconds({ ...base, polls: 40, elapsedSeconds: 2000 });
+    expect(late).toBeGreaterThanOrEqual(DEFAULT_POLLING_BOUNDS.minIntervalSeconds);
+    expect(late).toBeLessThanOrEqual(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds);
+    expect(nextWaitSeconds({ ...base, polls: 60, elapsedSeconds: 30_000 })).toBe(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds);
   });
 
   it('never plans a check past the deadline', () => {
@@ -40,6 +53,14 @@ describe('waitUntil', () => {
   });
 });
 
+describe('toScheduleSeconds', () => {
+  it('counts real seconds on the scaled clock of local mode', () => {
+    expect(toScheduleSeconds(12, 1)).toBe(12);
+    expect(toScheduleSeconds(0.5, 0.01)).toBe(50);
+    expect(toScheduleSeconds(3, 0)).toBe(3);
+  });
+});
+
 describe('configuration from the environment', () => {
   it('reads polling bounds and rejects nonsense', () => {
     expect(pollingBoundsFromEnv({ REELHOOK_POLL_FIRST_SECONDS: '2', REELHOOK_POLL_MIN_SECONDS: '1' })).toEqual({
@@ -48,6 +69,12 @@ describe('configuration from the environment', () => {
       maxIntervalSeconds: DEFAULT_POLLING_BOUNDS.maxIntervalSeconds,
     });
     expect(() => pollingBoundsFromEnv({ REELHOOK_POLL_MIN_SECONDS: '-1' })).toThrow(/REELHOOK_POLL_MIN_SECONDS/);
+  });
+
+  it('rejects a maximum interval below the minimum', () => {
+    expect(() => pollingBoundsFromEnv({ REELHOOK_POLL_MIN_SECONDS: '10', REELHOOK_POLL_MAX_SECONDS: '5' })).toThrow(
+      /REELHOOK_POLL_MAX_SECONDS/,
+    );
   });
 
   it('defaults the wait scale to 1 and rejects negative values', () => {
