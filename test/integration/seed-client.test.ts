@@ -3,7 +3,7 @@
  * (test/fixtures/seed_client.py, only its key and base URL read from the environment)
  * runs unchanged against `reelhook dev`. It polls every 15 s by design.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,7 +63,7 @@ describe("the seeds' Python client", () => {
     }, 90_000, 100);
     expect(banner.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2$/);
 
-    const python = spawn('python3', [join(REPO, 'test/fixtures/seed_client.py')], {
+    const python = spawn(pythonWithRequests(), [join(REPO, 'test/fixtures/seed_client.py')], {
       env: childEnvironment({ REELHOOK_API_KEY: banner.apiKey, REELHOOK_BASE_URL: banner.baseUrl }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -81,3 +81,16 @@ describe("the seeds' Python client", () => {
     expect(result).toMatch(/'video': \{'url': 'http:\/\/[^']+'/);
   }, 150_000);
 });
+
+/**
+ * The seeds' example needs `requests`: the first Python that has it (on a fresh machine
+ * .ci/run installs Debian's python3-requests, which /usr/bin/python3 sees even when
+ * another python3 comes first on PATH).
+ */
+function pythonWithRequests(): string {
+  const found = ['python3', '/usr/bin/python3'].find(
+    (candidate) => spawnSync(candidate, ['-c', 'import requests'], { stdio: 'ignore' }).status === 0,
+  );
+  if (!found) throw new Error('no python3 with the requests package: apt-get install python3-requests');
+  return found;
+}
