@@ -3,19 +3,14 @@
  * (CONTRACT.md §2 "The generation record").
  */
 import type { CallbackEventType } from './generation-request.js';
+import type { CopiedVideo } from './video-copy.js';
 
 export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
 export type CallbackState = 'none' | 'pending' | 'delivered' | 'failed';
 export type WebhookEventType = CallbackEventType;
 
-export interface StoredVideo {
-  bucket: string;
-  key: string;
-  s3_uri: string;
-  size_bytes: number;
-  sha256: string;
-  content_type: string;
-}
+/** Our copy in S3, exactly as the copy step reports it. */
+export type StoredVideo = CopiedVideo;
 
 export interface CallbackInfo {
   url: string | null;
