@@ -4,35 +4,30 @@
  * notify handlers → dynalite, s3rver, the provider simulator → a webhook receiver.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3ClientConfig } from '../../local/s3.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import type { LocalStack } from '../../local/stack.js';
+import { startStackFixture, type StackFixture } from '../support/stack-fixture.js';
+import type { WebhookReceiver } from '../support/webhook-receiver.js';
 import { api, waitFor } from '../support/http.js';
 
 const V16 = 'kling-video/v1.6/standard/text-to-video';
 const V1 = 'kling-video/v1/standard/text-to-video';
 
+let fixture: StackFixture;
 let stack: LocalStack;
 let receiver: WebhookReceiver;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-flow-'));
-  receiver = await startWebhookReceiver();
-  stack = await startLocalStack({ dataDir, waitScale: 0, simulator: { processingSeconds: 0.3 } });
+  fixture = await startStackFixture('flow');
+  ({ stack, receiver } = fixture);
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 const call = (method: string, path: string, body?: unknown, key?: string | null) =>
   api(stack.url, method, path, { body, apiKey: key === undefined ? stack.apiKey : key });

@@ -5,32 +5,25 @@
  * manifest, so a state added to infra/workflow.ts fails this test until a scenario
  * reaches it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { startStackFixture, type StackFixture } from '../support/stack-fixture.js';
+import type { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const MODEL = 'kling-video/v1.6/standard/text-to-video';
 
+let fixture: StackFixture;
 let stack: LocalStack;
 let receiver: WebhookReceiver;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-coverage-'));
-  receiver = await startWebhookReceiver();
-  stack = await startLocalStack({ dataDir, waitScale: 0, simulator: { processingSeconds: 0.3 } });
+  fixture = await startStackFixture('coverage');
+  ({ stack, receiver } = fixture);
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 const call = (method: string, path: string, body?: unknown) => api(stack.url, method, path, { body, apiKey: stack.apiKey });
 

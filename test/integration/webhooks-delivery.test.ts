@@ -3,35 +3,28 @@
  * signatures, the durable retry loop, the final states of a delivery, generation.started,
  * redelivery, and the callback URLs refused at submission.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
-import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { startStackFixture, type StackFixture } from '../support/stack-fixture.js';
+import type { ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const V16 = 'kling-video/v1.6/standard/text-to-video';
 
+let fixture: StackFixture;
 let stack: LocalStack;
 let receiver: WebhookReceiver;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-webhooks-'));
-  receiver = await startWebhookReceiver();
-  stack = await startLocalStack({ dataDir, waitScale: 0, simulator: { processingSeconds: 0.3 } });
+  fixture = await startStackFixture('webhooks');
+  ({ stack, receiver } = fixture);
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 const call = (method: string, path: string, body?: unknown) => api(stack.url, method, path, { body, apiKey: stack.apiKey });
 
