@@ -12,7 +12,7 @@ import { parseGenerationRequest, type GenerationRequest } from '#shared/generati
 import type { GenerationStore } from '#shared/generation-store.js';
 import { bodyHash, checkIdempotencyKey, IDEMPOTENCY_HEADER, type IdempotencyStore } from '#shared/idempotency.js';
 import { newId } from '#shared/ids.js';
-import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type PublicGeneration } from '#shared/record.js';
+import { newGenerationItem, toPublicGeneration, type GenerationItem, type PublicGeneration } from '#shared/record.js';
 import { presignVideoUrl } from '#shared/video-url.js';
 import { conflict } from './http.js';
 
@@ -75,42 +75,9 @@ export class GenerationAcceptance {
   }
 
   private newItem(id: string, caller: ApiKeyRecord, request: GenerationRequest, now: Date): GenerationItem {
-    const at = now.toISOString();
     const { recordTtlDays } = this.deps;
-    return {
-      pk: generationKey(id),
-      id,
-      owner: caller.key_id,
-      status: 'queued',
-      model: request.model,
-      prompt: request.prompt,
-      params: request.params,
-      metadata: request.metadata,
-      provider: { generation_id: null, status: null },
-      provider_video_url: null,
-      video: null,
-      error: null,
-      meta: null,
-      callback: {
-        url: request.callback_url,
-        events: request.callback_events,
-        state: 'none',
-        attempts: 0,
-        last_status_code: null,
-        webhook_id: null,
-        event_type: null,
-        last_attempt_at: null,
-      },
-      timeout_seconds: request.timeout_seconds,
-      deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),
-      polls: 0,
-      timeline: { accepted: at },
-      created_at: at,
-      updated_at: at,
-      completed_at: null,
-      gsi1pk: ownerIndexKey(caller.key_id),
-      gsi1sk: `${at}#${id}`,
-      ...(recordTtlDays === null ? {} : { expires_at: Math.floor(now.getTime() / 1000) + recordTtlDays * SECONDS_PER_DAY }),
-    };
+    const expiresAt = recordTtlDays === null ? undefined : Math.floor(now.getTime() / 1000) + recordTtlDays * SECONDS_PER_DAY;
+    return newGenerationItem({ id, owner: caller.key_id, request, now, expiresAt });
   }
+
 }

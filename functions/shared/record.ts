@@ -2,7 +2,7 @@
  * The generation record: what is stored in DynamoDB and what callers see
  * (CONTRACT.md §2 "The generation record").
  */
-import type { CallbackEventType } from './generation-request.js';
+import type { CallbackEventType, GenerationRequest } from './generation-request.js';
 import type { CopiedVideo } from './video-copy.js';
 
 export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
@@ -119,5 +119,56 @@ export function toPublicGeneration(item: GenerationItem, videoUrl: string | null
   };
 }
 
+
 export const generationKey = (id: string): string => `GEN#${id}`;
 export const ownerIndexKey = (owner: string): string => `OWNER#${owner}`;
+
+export interface NewGeneration {
+  id: string;
+  /** The API key id that makes it. */
+  owner: string;
+  request: GenerationRequest;
+  now: Date;
+  /** Epoch seconds after which the record counts as gone (record retention), if any. */
+  expiresAt?: number;
+}
+
+/** A just-accepted generation, `queued`, as it is first written: the one place its shape is spelled out. */
+export function newGenerationItem({ id, owner, request, now, expiresAt }: NewGeneration): GenerationItem {
+  const at = now.toISOString();
+  return {
+    pk: generationKey(id),
+    id,
+    owner,
+    status: 'queued',
+    model: request.model,
+    prompt: request.prompt,
+    params: request.params,
+    metadata: request.metadata,
+    provider: { generation_id: null, status: null },
+    provider_video_url: null,
+    video: null,
+    error: null,
+    meta: null,
+    callback: {
+      url: request.callback_url,
+      events: request.callback_events,
+      state: 'none',
+      attempts: 0,
+      last_status_code: null,
+      webhook_id: null,
+      event_type: null,
+      last_attempt_at: null,
+    },
+    timeout_seconds: request.timeout_seconds,
+    deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),
+    polls: 0,
+    timeline: { accepted: at },
+    created_at: at,
+    updated_at: at,
+    completed_at: null,
+    gsi1pk: ownerIndexKey(owner),
+    gsi1sk: `${at}#${id}`,
+    ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
+  };
+}

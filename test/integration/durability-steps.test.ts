@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { newId } from '#shared/ids.js';
-import { generationKey, ownerIndexKey, type CallbackInfo, type GenerationItem, type StoredVideo } from '#shared/record.js';
+import { generationKey, newGenerationItem, type CallbackInfo, type GenerationItem, type StoredVideo } from '#shared/record.js';
 import type { DeliveryPlan, Notification, PollPlan } from '#shared/steps.js';
 import type { CopiedVideo } from '#shared/video-copy.js';
 import { localS3ClientConfig } from '../../local/s3.js';
@@ -68,42 +68,20 @@ afterAll(async () => {
 /** A queued generation written straight to the table: no execution runs it, the test does. */
 async function queuedGeneration(callbackPath: string): Promise<GenerationItem> {
   const now = new Date();
-  const at = now.toISOString();
-  const id = newId('gen', now.getTime());
-  const item: GenerationItem = {
-    pk: generationKey(id),
-    id,
+  const item = newGenerationItem({
+    id: newId('gen', now.getTime()),
     owner: stack.keyId,
-    status: 'queued',
-    model: V16,
-    prompt: 'A paper boat on a rainy street',
-    params: { duration: 5 },
-    metadata: {},
-    provider: { generation_id: null, status: null },
-    provider_video_url: null,
-    video: null,
-    error: null,
-    meta: null,
-    callback: {
-      url: `${receiver.url}/${callbackPath}`,
-      events: ['generation.completed', 'generation.failed'],
-      state: 'none',
-      attempts: 0,
-      last_status_code: null,
-      webhook_id: null,
-      event_type: null,
-      last_attempt_at: null,
+    now,
+    request: {
+      model: V16,
+      prompt: 'A paper boat on a rainy street',
+      params: { duration: 5 },
+      metadata: {},
+      callback_url: `${receiver.url}/${callbackPath}`,
+      callback_events: ['generation.completed', 'generation.failed'],
+      timeout_seconds: 3600,
     },
-    timeout_seconds: 3600,
-    deadline_at: new Date(now.getTime() + 3_600_000).toISOString(),
-    polls: 0,
-    timeline: { accepted: at },
-    created_at: at,
-    updated_at: at,
-    completed_at: null,
-    gsi1pk: ownerIndexKey(stack.keyId),
-    gsi1sk: `${at}#${id}`,
-  };
+  });
   await store.create(item);
   return item;
 }

@@ -11,7 +11,7 @@ import { createDocumentClient } from '#shared/dynamo.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { webhookIdFor } from '#shared/ids.js';
 import { callbackFor } from '#shared/notification.js';
-import { generationKey, ownerIndexKey, type CallbackInfo, type GenerationItem } from '#shared/record.js';
+import { newGenerationItem, type CallbackInfo, type GenerationItem } from '#shared/record.js';
 import { TableLayout } from '#shared/table-layout.js';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb.js';
 
@@ -68,42 +68,27 @@ afterAll(async () => {
 async function stored(owner: string, fields: Partial<GenerationItem> | ((id: string) => Partial<GenerationItem>) = {}): Promise<GenerationItem> {
   sequence += 1;
   const id = `gen_store${String(sequence).padStart(4, '0')}`;
-  const at = new Date(Date.UTC(2026, 0, 1, 0, 0, sequence)).toISOString();
+  const now = new Date(Date.UTC(2026, 0, 1, 0, 0, sequence));
   const item: GenerationItem = {
-    pk: generationKey(id),
-    id,
-    owner,
+    ...newGenerationItem({
+      id,
+      owner,
+      now,
+      request: {
+        model: 'kling-video/v1.6/standard/text-to-video',
+        prompt: 'a raccoon',
+        params: { duration: 5 },
+        metadata: {},
+        callback_url: 'https://example.com/hooks',
+        callback_events: ['generation.started', 'generation.completed', 'generation.failed'],
+        timeout_seconds: 3600,
+      },
+    }),
     status: 'generating',
-    model: 'kling-video/v1.6/standard/text-to-video',
-    prompt: 'a raccoon',
-    params: { duration: 5 },
-    metadata: {},
     provider: { generation_id: `prov_${id}`, status: 'generating' },
-    provider_video_url: null,
-    video: null,
-    error: null,
-    meta: null,
-    callback: {
-      url: 'https://example.com/hooks',
-      events: ['generation.started', 'generation.completed', 'generation.failed'],
-      state: 'none',
-      attempts: 0,
-      last_status_code: null,
-      webhook_id: null,
-      event_type: null,
-      last_attempt_at: null,
-    },
-    timeout_seconds: 3600,
-    deadline_at: '2026-01-01T01:00:00.000Z',
-    polls: 0,
-    timeline: { accepted: at },
-    created_at: at,
-    updated_at: at,
-    completed_at: null,
-    gsi1pk: ownerIndexKey(owner),
-    gsi1sk: `${at}#${id}`,
     ...(typeof fields === 'function' ? fields(id) : fields),
   };
+
   await store.create(item);
   return item;
 }
