@@ -83,6 +83,9 @@ const EVENT_BUS_NAME = 'default';
 /** The handler of the intake function (which the template names by this entry). */
 const INTAKE_ENTRY = 'functions/intake/handler.ts';
 
+/** How long close() lets running steps finish before stopping them where they are. */
+const CLOSE_DRAIN_TIMEOUT_MS = 10_000;
+
 /** Written in the data folder while a stack runs: where its stand-ins listen. */
 export const ENDPOINTS_FILE = 'running-stack.json';
 
@@ -168,7 +171,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       waitScale: options.waitScale ?? 1,
       journalPath: join(dataDir, 'executions.ndjson'),
     });
-    cleanups.push(() => engine.close());
+    // Steps already running finish before the stand-ins they write to go away; their
+    // executions stay open in the journal and resume at the next start.
+    cleanups.push(async () => {
+      await engine.drain(CLOSE_DRAIN_TIMEOUT_MS);
+      await engine.close();
+    });
     const sfn: LocalSfnServer = await startLocalSfnServer(engine);
     cleanups.push(() => sfn.close());
     process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
