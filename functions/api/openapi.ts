@@ -4,7 +4,8 @@
  * table: a route without a description here does not compile, and the tests check
  * that every route is in the document and that its examples pass validation.
  */
-import { z } from 'zod';
+// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/models.js).
+import * as z from 'zod/mini';
 import { httpStatusOf, type ApiErrorName } from '#shared/errors.js';
 import { generationRequestJsonSchema } from '#shared/generation-request.js';
 import { IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS } from '#shared/idempotency.js';
@@ -53,7 +54,7 @@ export const REQUEST_EXAMPLES: Record<string, { summary: string; value: Json }> 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (schema: Json): Json => ({ 'application/json': { schema } });
 
-function responseSchema(schema: z.ZodType): Json {
+function responseSchema(schema: z.ZodMiniType): Json {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Json;
   return rest;
 }

@@ -5,72 +5,76 @@
  * what the API sends. The request body's schemas live with its validation
  * (`#shared/generation-request.js`).
  */
-import { z } from 'zod';
+// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/models.js).
+import * as z from 'zod/mini';
 import { ApiErrorName } from '#shared/errors.js';
 import type { PublicGeneration } from '#shared/record.js';
 import { GENERATION_STATUSES } from './generations.js';
 
-const timestamp = z.string().meta({ description: 'ISO-8601 time.', format: 'date-time' });
+const timestamp = z.string().check(z.meta({ description: 'ISO-8601 time.', format: 'date-time' }));
 
 const video = z
-  .strictObject({
-    url: z.string().meta({ description: 'Time-limited download URL of our copy.', format: 'uri' }),
-    s3_uri: z.string().meta({ description: 's3://bucket/key of our copy.' }),
-    size_bytes: z.int().min(0),
-    sha256: z.string().meta({ description: 'Hex SHA-256 of the video.' }),
-    content_type: z.string(),
-  })
-  .nullable()
-  .meta({ description: 'Our copy of the video; null until the generation is completed.' });
-
-export const generationRecordSchema: z.ZodType<PublicGeneration> = z
-  .strictObject({
-    id: z.string().meta({ description: 'The generation id (gen_…).' }),
-    status: z.enum(GENERATION_STATUSES).meta({
-      description: 'queued until the provider accepted the job, generating while it works and while the video is copied, completed once our copy is stored, error otherwise.',
+  .nullable(
+    z.strictObject({
+      url: z.string().check(z.meta({ description: 'Time-limited download URL of our copy.', format: 'uri' })),
+      s3_uri: z.string().check(z.meta({ description: 's3://bucket/key of our copy.' })),
+      size_bytes: z.int().check(z.minimum(0)),
+      sha256: z.string().check(z.meta({ description: 'Hex SHA-256 of the video.' })),
+      content_type: z.string(),
     }),
+  )
+  .check(z.meta({ description: 'Our copy of the video; null until the generation is completed.' }));
+
+export const generationRecordSchema: z.ZodMiniType<PublicGeneration> = z
+  .strictObject({
+    id: z.string().check(z.meta({ description: 'The generation id (gen_…).' })),
+    status: z.enum(GENERATION_STATUSES).check(
+      z.meta({
+        description: 'queued until the provider accepted the job, generating while it works and while the video is copied, completed once our copy is stored, error otherwise.',
+      }),
+    ),
     video,
     error: z
-      .strictObject({ name: z.string(), message: z.string() })
-      .nullable()
-      .meta({ description: 'Why the generation failed: ProviderRejected, ProviderFailed, ProviderUnavailable, TimedOut, Cancelled, CopyFailed or InvalidVideo.' }),
+      .nullable(z.strictObject({ name: z.string(), message: z.string() }))
+      .check(z.meta({ description: 'Why the generation failed: ProviderRejected, ProviderFailed, ProviderUnavailable, TimedOut, Cancelled, CopyFailed or InvalidVideo.' })),
     meta: z
-      .strictObject({ usage: z.strictObject({ credits_used: z.number() }) })
-      .nullable()
-      .meta({ description: 'Provider usage, once known.' }),
+      .nullable(z.strictObject({ usage: z.strictObject({ credits_used: z.number() }) }))
+      .check(z.meta({ description: 'Provider usage, once known.' })),
     model: z.string(),
     prompt: z.string(),
-    params: z.record(z.string(), z.unknown()).meta({ description: 'The provider parameters, with defaults applied.' }),
-    metadata: z.record(z.string(), z.unknown()).meta({ description: 'The caller metadata, echoed.' }),
-    provider: z.strictObject({ generation_id: z.string().nullable(), status: z.string().nullable() }),
+    params: z.record(z.string(), z.unknown()).check(z.meta({ description: 'The provider parameters, with defaults applied.' })),
+    metadata: z.record(z.string(), z.unknown()).check(z.meta({ description: 'The caller metadata, echoed.' })),
+    provider: z.strictObject({ generation_id: z.nullable(z.string()), status: z.nullable(z.string()) }),
     callback: z.strictObject({
-      url: z.string().nullable(),
+      url: z.nullable(z.string()),
       state: z.enum(['none', 'pending', 'delivered', 'failed']),
-      attempts: z.int().min(0),
-      last_status_code: z.int().nullable(),
+      attempts: z.int().check(z.minimum(0)),
+      last_status_code: z.nullable(z.int()),
     }),
-    timeline: z.record(z.string(), z.string()).meta({ description: 'When each step happened (accepted, provider_accepted, provider_done, completed | failed, notified).' }),
+    timeline: z
+      .record(z.string(), z.string())
+      .check(z.meta({ description: 'When each step happened (accepted, provider_accepted, provider_done, completed | failed, notified).' })),
     created_at: timestamp,
     updated_at: timestamp,
-    completed_at: timestamp.nullable(),
+    completed_at: z.nullable(timestamp),
   })
-  .meta({ title: 'Generation' });
+  .check(z.meta({ title: 'Generation' }));
 
 export const generationPageSchema = z
   .strictObject({
     data: z.array(generationRecordSchema),
-    next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last one.' }),
+    next_cursor: z.nullable(z.string()).check(z.meta({ description: 'Pass as `cursor` for the next page; null on the last one.' })),
   })
-  .meta({ title: 'GenerationPage' });
+  .check(z.meta({ title: 'GenerationPage' }));
 
 export const errorBodySchema = z
   .strictObject({
     error: z.strictObject({
       name: z.enum([...Object.values(ApiErrorName), 'InternalError']),
-      message: z.string().meta({ description: 'For a ValidationError it starts with the offending field.' }),
-      details: z.unknown().meta({ description: 'A ValidationError lists `{ field, message }` issues; others may carry context or null.' }),
+      message: z.string().check(z.meta({ description: 'For a ValidationError it starts with the offending field.' })),
+      details: z.unknown().check(z.meta({ description: 'A ValidationError lists `{ field, message }` issues; others may carry context or null.' })),
     }),
   })
-  .meta({ title: 'Error' });
+  .check(z.meta({ title: 'Error' }));
 
-export const healthSchema = z.strictObject({ ok: z.literal(true) }).meta({ title: 'Health' });
+export const healthSchema = z.strictObject({ ok: z.literal(true) }).check(z.meta({ title: 'Health' }));

@@ -2,7 +2,8 @@
  * Parses and validates the body of `POST /v2/video/generations` (CONTRACT.md §2):
  * the AI/ML API fields of the chosen model plus reelhook's own extensions.
  */
-import { z } from 'zod';
+// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/models.js).
+import * as z from 'zod/mini';
 import { type FieldIssue, ValidationError } from '#shared/errors.js';
 import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/callback-policy.js';
 import { MODELS, type VideoModel } from '#shared/models.js';
@@ -39,38 +40,42 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 const prompt = z
   .string({ error: expecting('a string') })
-  .trim()
-  .min(1, { error: 'must not be empty' })
-  .max(MAX_PROMPT_CHARS, { error: `must be at most ${MAX_PROMPT_CHARS} characters` })
-  .meta({ description: 'The text description of the scene, subject, or action to generate in the video.' });
+  .check(
+    z.trim(),
+    z.minLength(1, { error: 'must not be empty' }),
+    z.maxLength(MAX_PROMPT_CHARS, { error: `must be at most ${MAX_PROMPT_CHARS} characters` }),
+    z.meta({ description: 'The text description of the scene, subject, or action to generate in the video.' }),
+  );
 
 /** The submission-time half of the SSRF guard: the URL alone, no DNS (delivery checks the addresses). */
 function callbackUrlFor(policy: CallbackPolicy) {
-  return z
+  const url = z
     .string({ error: expecting(policy === 'public' ? 'an absolute https URL' : 'an absolute http or https URL') })
-    .max(MAX_CALLBACK_URL_CHARS, { error: `must be at most ${MAX_CALLBACK_URL_CHARS} characters` })
-    .superRefine((value, ctx) => {
-      const problem = callbackUrlProblem(value, policy);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .nullable()
-    .default(null)
-    .meta({ description: 'Where the signed webhook is sent.' });
+    .check(
+      z.maxLength(MAX_CALLBACK_URL_CHARS, { error: `must be at most ${MAX_CALLBACK_URL_CHARS} characters` }),
+      z.superRefine((value, ctx) => {
+        const problem = callbackUrlProblem(value, policy);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    );
+  return z._default(z.nullable(url), null).check(z.meta({ description: 'Where the signed webhook is sent.' }));
 }
 
-const callbackEvents = z
+const callbackEventList = z
   .array(z.enum(CALLBACK_EVENT_TYPES, { error: `must be one of ${CALLBACK_EVENT_TYPES.join(', ')}` }), {
     error: expecting(`an array of ${CALLBACK_EVENT_TYPES.join(', ')}`),
   })
-  .min(1, { error: 'must not be empty' })
-  .refine((events) => new Set(events).size === events.length, { error: 'must not list an event twice' })
-  .default(() => [...DEFAULT_CALLBACK_EVENTS])
-  .meta({ description: 'The events delivered to callback_url.' });
+  .check(
+    z.minLength(1, { error: 'must not be empty' }),
+    z.refine((events) => new Set(events).size === events.length, { error: 'must not list an event twice' }),
+  );
+const callbackEvents = z
+  ._default(callbackEventList, () => [...DEFAULT_CALLBACK_EVENTS])
+  .check(z.meta({ description: 'The events delivered to callback_url.' }));
 
 /** A custom check rather than z.record: z.record rebuilds the object and would drop a `__proto__` key. */
-const metadata = z
-  .custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' })
-  .superRefine((value, ctx) => {
+const metadataObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' }).check(
+  z.superRefine((value, ctx) => {
     let bytes: number;
     try {
       bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
@@ -81,19 +86,24 @@ const metadata = z
     if (bytes > MAX_METADATA_BYTES) {
       ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON (is ${bytes})` });
     }
-  })
-  .default(() => ({}))
-  .meta({
+  }),
+);
+const metadata = z._default(metadataObject, () => ({})).check(
+  z.meta({
     type: 'object',
     description: `Echoed in the record, webhooks and events; at most ${MAX_METADATA_BYTES} bytes as JSON.`,
-  });
+  }),
+);
 
-const timeoutSeconds = z
+const timeoutSecondsInRange = z
   .int({ error: expecting(TIMEOUT_RANGE) })
-  .min(30, { error: `must be ${TIMEOUT_RANGE}` })
-  .max(86_400, { error: `must be ${TIMEOUT_RANGE}` })
-  .default(3600)
-  .meta({ description: 'Give up (error TimedOut) this many seconds after acceptance.' });
+  .check(
+    z.minimum(30, { error: `must be ${TIMEOUT_RANGE}` }),
+    z.maximum(86_400, { error: `must be ${TIMEOUT_RANGE}` }),
+  );
+const timeoutSeconds = z
+  ._default(timeoutSecondsInRange, 3600)
+  .check(z.meta({ description: 'Give up (error TimedOut) this many seconds after acceptance.' }));
 
 /** reelhook's extensions to the AI/ML API body (callback_url as the public policy has it, for the schema). */
 const EXTENSION_FIELDS = {
@@ -107,14 +117,14 @@ const REELHOOK_FIELDS = { prompt, ...EXTENSION_FIELDS };
 const reelhookFieldsByPolicy = {
   local: z.object({ ...REELHOOK_FIELDS, callback_url: callbackUrlFor('local') }),
   public: z.object(REELHOOK_FIELDS),
-} satisfies Record<CallbackPolicy, z.ZodObject>;
+} satisfies Record<CallbackPolicy, z.ZodMiniObject>;
 
 function modelIssue(model: unknown): FieldIssue {
   const valid = `one of ${[...MODELS.keys()].join(', ')}`;
   return { field: 'model', message: model === undefined ? `is required (${valid})` : `must be ${valid}` };
 }
 
-function fieldIssues(error: z.ZodError, model: VideoModel | null): FieldIssue[] {
+function fieldIssues(error: z.core.$ZodError, model: VideoModel | null): FieldIssue[] {
   return error.issues.flatMap((issue): FieldIssue[] => {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
@@ -183,7 +193,7 @@ export function generationRequestJsonSchema(): Record<string, unknown> {
       unrepresentable: 'any',
       // zod leaves out the default of a field that transforms its input (duration); callers still want to see it.
       override: ({ zodSchema, jsonSchema }) => {
-        if (zodSchema instanceof z.ZodDefault) jsonSchema.default ??= zodSchema.def.defaultValue;
+        if (zodSchema instanceof z.ZodMiniDefault) jsonSchema.default ??= zodSchema.def.defaultValue;
       },
     });
     return { title: model.id, ...branch };
