@@ -1,4 +1,5 @@
 /** `reelhook <command>`: dispatches to the commands of CONTRACT.md §5. */
+import '../local/outside-lambda.js';
 import { runDev } from './dev.js';
 import { runGenerate } from './generate.js';
 import { KEYS_HELP, runKeys } from './keys.js';

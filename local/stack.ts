@@ -9,6 +9,7 @@
  * one process hosts one stack, and every stand-in a handler calls (Step Functions,
  * EventBridge) listens before the first handler is imported.
  */
+import './outside-lambda.js';
 import './polyfills.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
