@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { copyVideoToS3 } from '#shared/video-copy.js';
+import { copyVideoToS3, sendPayloadsUnsigned } from '#shared/video-copy.js';
 import { ownPeakRssMb } from './processes.js';
 
 const MiB = 1024 * 1024;
@@ -30,7 +30,8 @@ const [mode, ...args] = process.argv.slice(2);
 switch (mode) {
   case 'copy': {
     const [sourceUrl = '', s3Config = '{}', bucket = '', key = '', partMiB = '8', queue = '4'] = args;
-    const s3 = new S3Client(JSON.parse(s3Config) as S3ClientConfig);
+    // As the copy handler makes its client.
+    const s3 = sendPayloadsUnsigned(new S3Client(JSON.parse(s3Config) as S3ClientConfig));
     await timed(async () => {
       const copied = await copyVideoToS3({
         sourceUrl,
@@ -58,7 +59,7 @@ switch (mode) {
   }
   case 'upload': {
     const [s3Config = '{}', bucket = '', key = '', size = '0', partMiB = '8', queue = '4'] = args;
-    const s3 = new S3Client(JSON.parse(s3Config) as S3ClientConfig);
+    const s3 = sendPayloadsUnsigned(new S3Client(JSON.parse(s3Config) as S3ClientConfig));
     const total = Number(size);
     const chunk = Buffer.alloc(MiB);
     const body = Readable.from(

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { assemblePartsInPlace, type S3rverStore } from './s3-multipart.js';
 
 /**
  * The local stand-in for S3: s3rver speaks the S3 REST protocol and keeps objects on
@@ -31,6 +32,7 @@ interface S3rverServer {
   close(): Promise<void>;
   /** Koa's middleware list, composed when the server starts listening. */
   middleware: KoaMiddleware[];
+  store: S3rverStore;
 }
 interface KoaContext {
   method: string;
@@ -66,6 +68,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     silent: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
+  assemblePartsInPlace(server.store, S3Error);
   // s3rver's last middleware is its router; answer AbortMultipartUpload just before it.
   server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload(options.directory));
   const { port } = await server.run();

@@ -12,10 +12,10 @@ import { recordBytesCopied, tracedHandler } from '#shared/observability.js';
 import { waitScaleFromEnv } from '#shared/polling.js';
 import { createS3Client } from '#shared/s3-client.js';
 import { loadGeneration, type StepInput } from '#shared/steps.js';
-import { copyVideoToS3, type CopiedVideo } from '#shared/video-copy.js';
+import { copyVideoToS3, sendPayloadsUnsigned, type CopiedVideo } from '#shared/video-copy.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
-const s3 = createS3Client();
+const s3 = sendPayloadsUnsigned(createS3Client());
 const bucket = bucketName();
 const maxBytes = maxVideoBytes();
 /** Pause between download attempts inside one copy (REELHOOK_WAIT_SCALE scales it locally). */

@@ -50,6 +50,27 @@ const GENERIC_BINARY_TYPES = new Set(['application/octet-stream', 'binary/octet-
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
 
+/**
+ * Has `client` send request bodies as `UNSIGNED-PAYLOAD`. Without it the SDK hashes each
+ * uploaded part once more only to sign it: a second SHA-256 pass over every video, next
+ * to the one the copy records. TLS protects the bytes in transit, and in AWS the SDK's
+ * default CRC32 checksum still lets S3 verify each part it stores.
+ *
+ * @example
+ * const s3 = sendPayloadsUnsigned(createS3Client());
+ */
+export function sendPayloadsUnsigned<T extends S3Client>(client: T): T {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'reelhookUnsignedPayload' },
+  );
+  return client;
+}
+
 export async function copyVideoToS3(request: VideoCopyRequest): Promise<CopiedVideo> {
   return new VideoCopy(request).run();
 }
