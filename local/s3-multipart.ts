@@ -22,6 +22,7 @@ import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** S3's smallest part, except for the last one. */
@@ -69,25 +70,27 @@ async function readRecord(uploadDir: string, partNumber: number): Promise<PartRe
  */
 async function writePart(content: IncomingMessage, file: string, start: number, flags: string, expectedBytes: number | undefined) {
   const contentMd5 = content.headers['content-md5'];
+  const output = createWriteStream(file, { flags, start });
   const md5 = contentMd5 === undefined ? undefined : createHash('md5');
-  let size = 0;
-  await pipeline(
-    content,
-    async function* count(source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        md5?.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
-    },
-    createWriteStream(file, { flags, start }),
-  );
+  // Straight from the socket to the file unless there is a digest to check.
+  if (md5 === undefined) {
+    await pipeline(content, output);
+  } else {
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await pipeline(content, hashing, output);
+  }
+  const size = output.bytesWritten;
   if (expectedBytes !== undefined && size !== expectedBytes) {
     throw new Error(`part body ended after ${size} of ${expectedBytes} bytes`);
   }
   if (md5 === undefined) return { size, etag: randomBytes(16).toString('hex') };
   const digest = md5.digest();
-  if (digest.toString('base64') !== contentMd5) return { size, badDigest: true as const };
+  if (digest.toString('base64') !== contentMd5) return { size, etag: undefined };
   return { size, etag: digest.toString('hex') };
 }
 
