@@ -15,7 +15,7 @@ import { MiB, mibPerSecond, startCopyBench, type CopySettings } from './copy.js'
 import { E2E, measureE2e } from './e2e.js';
 import { describePopulation, measurePolling } from './polling-population.js';
 import { describePrices, usdPerGeneration } from './pricing.js';
-import { stopAllChildren } from './processes.js';
+import { startTsChild, stopAllChildren } from './processes.js';
 import { isMet, ratioOf, renderTable, type Row } from './report.js';
 import { countTransitions, fixedFifteenSecondPlan } from './transitions.js';
 
@@ -43,6 +43,14 @@ function stratified(durations: number[], count: number): number[] {
 function percentile(values: number[], share: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** Latencies of bench/post-floor.ts, run in a fresh process. */
+async function measurePostFloor(): Promise<number[]> {
+  const floor = startTsChild('bench/post-floor.ts', [String(E2E.postBursts), String(E2E.postConcurrency)]);
+  const [, json = '{}'] = await floor.line(/^result (.*)$/, 120_000);
+  await floor.exited;
+  return (JSON.parse(json) as { latenciesMs: number[] }).latenciesMs;
 }
 
 async function main(): Promise<void> {
@@ -89,6 +97,10 @@ async function main(): Promise<void> {
     progress(`e2e: ${E2E.generations} generations at once through reelhook dev, then the bare pipeline`);
     const e2e = await measureE2e(table, devDir);
     const postP99 = percentile(e2e.postLatenciesMs, 0.99);
+
+    progress(`POST floor: the AWS SDK's two calls per POST alone, ${E2E.postBursts} bursts of ${E2E.postConcurrency}`);
+    const postFloorMs = await measurePostFloor();
+    const postFloorP99 = percentile(postFloorMs, 0.99);
 
     const largestBundle = bundles.reduce((a, b) => (b.bytes > a.bytes ? b : a));
     const rows: Row[] = [
@@ -172,9 +184,12 @@ async function main(): Promise<void> {
       {
         metric: `POST p99 at ${E2E.postConcurrency} concurrent`,
         measured: postP99,
+        baseline: postFloorP99,
         unit: 'ms',
         target: { kind: 'max', limit: 50, on: 'measured' },
-        notes: `p50 ${percentile(e2e.postLatenciesMs, 0.5).toFixed(0)} ms over ${e2e.postLatenciesMs.length} POSTs`,
+        notes:
+          `p50 ${percentile(e2e.postLatenciesMs, 0.5).toFixed(0)} ms over ${e2e.postLatenciesMs.length} POSTs; baseline: ` +
+          'the same bursts of PutItem + StartExecution from the AWS SDK to an endpoint that answers at once (bench/post-floor.ts)',
       },
       {
         metric: 'reelhook dev peak RSS',
@@ -205,6 +220,7 @@ async function main(): Promise<void> {
       copy_peak_rss_mb: { '100MiB': copySmall.copy.peakRssMb, '1GiB': copyLarge.copy.peakRssMb },
       e2e_ratio: e2e.reelhookRate / e2e.bareRate,
       post_p99_ms: postP99,
+      post_sdk_floor_p99_ms: postFloorP99,
       dev_peak_rss_mb: e2e.devPeakRssMb,
       max_bundle_kb: largestBundle.bytes / KB,
       targets_met: Object.fromEntries(rows.filter((row) => row.target).map((row) => [row.metric, isMet(row)])),
