@@ -70,7 +70,7 @@ async function readRecord(uploadDir: string, partNumber: number): Promise<PartRe
  */
 async function writePart(content: IncomingMessage, file: string, start: number, flags: string, expectedBytes: number | undefined) {
   const contentMd5 = content.headers['content-md5'];
-  const output = createWriteStream(file, { flags, start });
+  const output = createWriteStream(file, { flags, start, highWaterMark: 4 * 1024 * 1024 });
   const md5 = contentMd5 === undefined ? undefined : createHash('md5');
   // Straight from the socket to the file unless there is a digest to check.
   if (md5 === undefined) {
