@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { CopyFailed, InvalidVideo } from '#shared/errors.js';
+import { PartedUpload } from '#shared/parted-upload.js';
 import { sniffVideoContainer, VIDEO_SIGNATURE_BYTES } from '#shared/video-signature.js';
 
 /**
@@ -336,61 +334,39 @@ class ObjectWriter {
   readonly contentType: string;
   bytes = 0;
   readonly #hash = createHash('sha256');
-  readonly #body = new PassThrough();
-  /** Settles when lib-storage is finished, including its abort of the multipart upload on failure. */
-  readonly #uploaded: Promise<void>;
-  #failure: CopyFailed | undefined;
+  readonly #upload: PartedUpload;
+  readonly #s3Uri: string;
 
   constructor(target: ObjectTarget) {
     this.contentType = target.contentType;
-    const upload = new Upload({
-      client: target.s3,
-      params: { Bucket: target.bucket, Key: target.key, Body: this.#body, ContentType: target.contentType },
-      partSize: target.partSizeBytes,
-      queueSize: target.queueSize,
-    });
-    // The body's errors reach us through write() and #uploaded; unobserved they would crash the process.
-    this.#body.on('error', () => {});
-    this.#uploaded = upload.done().then(
-      () => undefined,
-      (error: unknown) => {
-        const failure = new CopyFailed(`could not store the video in ${target.s3Uri}: ${describeError(error)}`, {
-          cause: error,
-        });
-        this.#failure = failure;
-        // S3 failed, so nobody reads the body any more: fail a write waiting for 'drain'.
-        this.#body.destroy(failure);
-        throw failure;
-      },
-    );
-    // Observed later by finish() or discard(); this keeps an early failure from counting as unhandled.
-    this.#uploaded.catch(() => {});
+    this.#s3Uri = target.s3Uri;
+    this.#upload = new PartedUpload(target);
   }
 
-  /** Counts, hashes and queues a chunk; waits while the upload's buffer is full. */
+  /** Counts, hashes and queues a chunk; waits while the upload's parts in flight are at the limit. */
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.#failure !== undefined) throw this.#failure;
     this.#hash.update(chunk);
     this.bytes += chunk.byteLength;
-    if (!this.#body.write(chunk)) await once(this.#body, 'drain');
+    await this.#stored(this.#upload.write(chunk));
   }
 
-  /** Ends the body and waits for S3 to assemble the object; returns the hex sha256 of its bytes. */
+  /** Waits for S3 to assemble the object; returns the hex sha256 of its bytes. */
   async finish(): Promise<string> {
-    this.#body.end();
-    await this.#uploaded;
+    await this.#stored(this.#upload.finish());
     return this.#hash.digest('hex');
   }
 
-  /**
-   * Gives the upload up. Failing the body, rather than `Upload.abort()`, makes lib-storage
-   * wait for parts in flight and send AbortMultipartUpload before it settles, so no parts
-   * stay behind; `abort()` would settle at once and leave that to work that a Lambda
-   * freezes as soon as the handler returns.
-   */
+  /** Gives the upload up, once the parts in flight settle, so that no part stays behind. */
   async discard(): Promise<void> {
-    this.#body.destroy(new Error('video copy abandoned'));
-    await this.#uploaded.catch(() => {});
+    await this.#upload.abort();
+  }
+
+  async #stored(step: Promise<void>): Promise<void> {
+    try {
+      await step;
+    } catch (error) {
+      throw new CopyFailed(`could not store the video in ${this.#s3Uri}: ${describeError(error)}`, { cause: error });
+    }
   }
 }
 

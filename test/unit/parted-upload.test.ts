@@ -1,0 +1,169 @@
+/**
+ * PartedUpload's logic against a recording stand-in for the S3 client: where parts
+ * begin and end, how many are in flight, which buffers are reused, and what happens on
+ * each kind of failure. The same class runs against the local S3 stand-in in
+ * test/integration/video-copy.test.ts.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { PartedUpload } from '#shared/parted-upload.js';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+
+interface SentCommand {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** Records every command; parts resolve when `release` is called (or at once when `autoRelease`). */
+class FakeS3 {
+  readonly sent: SentCommand[] = [];
+  readonly bodies = new Map<number, Buffer>();
+  inFlight = 0;
+  maxInFlight = 0;
+  autoRelease = true;
+  failPart: number | undefined;
+  failComplete = false;
+  readonly #waiting: Array<() => void> = [];
+  readonly config = { requestChecksumCalculation: async () => 'WHEN_REQUIRED' };
+
+  async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<Record<string, unknown>> {
+    const name = command.constructor.name;
+    this.sent.push({ name, input: command.input });
+    if (name === 'CreateMultipartUploadCommand') return { UploadId: 'upload-1' };
+    if (name === 'UploadPartCommand') {
+      const partNumber = command.input.PartNumber as number;
+      // Copied now: the caller may reuse its buffer once the part settles, as S3 has the bytes by then.
+      this.bodies.set(partNumber, Buffer.from(command.input.Body as Uint8Array));
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      if (!this.autoRelease) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      this.inFlight -= 1;
+      if (partNumber === this.failPart) throw Object.assign(new Error('part refused'), { name: 'InternalError' });
+      return { ETag: `"etag-${partNumber}"` };
+    }
+    if (name === 'CompleteMultipartUploadCommand' && this.failComplete) throw Object.assign(new Error('no'), { name: 'InvalidPart' });
+    return {};
+  }
+
+  release(): void {
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+
+  names(): string[] {
+    return this.sent.map((command) => command.name);
+  }
+}
+
+function uploadTo(fake: FakeS3, queueSize = 2): PartedUpload {
+  return new PartedUpload({ s3: fake as unknown as S3Client, bucket: 'videos', key: 'videos/a.mp4', contentType: 'video/mp4', partSizeBytes: PART, queueSize });
+}
+
+/** Writes `data` in chunks of `chunkBytes`, as a download delivers it. */
+async function writeAll(upload: PartedUpload, data: Buffer, chunkBytes: number): Promise<void> {
+  for (let offset = 0; offset < data.length; offset += chunkBytes) await upload.write(data.subarray(offset, offset + chunkBytes));
+}
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+describe('PartedUpload', () => {
+  it('stores what fits in one part with a single PutObject', async () => {
+    const fake = new FakeS3();
+    const upload = uploadTo(fake);
+    const data = randomBytes(PART - 1);
+
+    await writeAll(upload, data, 64 * 1024);
+    await upload.finish();
+
+    expect(fake.names()).toEqual(['PutObjectCommand']);
+    expect(sha256(fake.sent[0]!.input.Body as Uint8Array)).toBe(sha256(data));
+    expect(fake.sent[0]!.input.ContentType).toBe('video/mp4');
+  });
+
+  it('splits a stream into full parts and a last one, whatever the chunk boundaries, and completes them in order', async () => {
+    const fake = new FakeS3();
+    const upload = uploadTo(fake);
+    const data = randomBytes(2 * PART + 12_345);
+
+    // Chunks that straddle every part boundary.
+    await writeAll(upload, data, 1_000_003);
+    await upload.finish();
+
+    expect(fake.names().filter((name) => name === 'UploadPartCommand')).toHaveLength(3);
+    expect([1, 2, 3].map((n) => fake.bodies.get(n)!.length)).toEqual([PART, PART, 12_345]);
+    expect(sha256(Buffer.concat([1, 2, 3].map((n) => fake.bodies.get(n)!)))).toBe(sha256(data));
+    const complete = fake.sent.at(-1)!;
+    expect(complete.name).toBe('CompleteMultipartUploadCommand');
+    expect(complete.input.MultipartUpload).toEqual({
+      Parts: [1, 2, 3].map((n) => expect.objectContaining({ PartNumber: n, ETag: `"etag-${n}"` })),
+    });
+  });
+
+  it('sends no empty last part when the stream ends on a part boundary', async () => {
+    const fake = new FakeS3();
+    const upload = uploadTo(fake);
+
+    await writeAll(upload, randomBytes(2 * PART), 64 * 1024);
+    await upload.finish();
+
+    expect(fake.names()).toEqual(['CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand']);
+  });
+
+  it('never has more than queueSize parts in flight, and write waits for room', async () => {
+    const fake = new FakeS3();
+    fake.autoRelease = false;
+    const upload = uploadTo(fake, 2);
+
+    const writing = writeAll(upload, randomBytes(4 * PART), MiB);
+    let written = false;
+    void writing.then(() => (written = true));
+    for (let i = 0; i < 20 && fake.inFlight < 2; i += 1) await new Promise((resolve) => setImmediate(resolve));
+
+    expect(fake.inFlight).toBe(2);
+    expect(written).toBe(false);
+    while (!written) {
+      fake.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const finishing = upload.finish();
+    while (fake.inFlight > 0 || !fake.names().includes('CompleteMultipartUploadCommand')) {
+      fake.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await finishing;
+    expect(fake.maxInFlight).toBe(2);
+  });
+
+  it('fails the next write after a part is refused, and abort then removes the multipart upload', async () => {
+    const fake = new FakeS3();
+    fake.failPart = 1;
+    const upload = uploadTo(fake, 1);
+
+    await expect(writeAll(upload, randomBytes(3 * PART), MiB)).rejects.toThrow('part refused');
+    await upload.abort();
+
+    expect(fake.names().at(-1)).toBe('AbortMultipartUploadCommand');
+    expect(fake.sent.at(-1)!.input).toMatchObject({ Bucket: 'videos', Key: 'videos/a.mp4', UploadId: 'upload-1' });
+    expect(fake.names()).not.toContain('CompleteMultipartUploadCommand');
+  });
+
+  it('aborts the multipart upload itself when completing it fails', async () => {
+    const fake = new FakeS3();
+    fake.failComplete = true;
+    const upload = uploadTo(fake);
+
+    await writeAll(upload, randomBytes(PART + 1), MiB);
+    await expect(upload.finish()).rejects.toMatchObject({ name: 'InvalidPart' });
+
+    expect(fake.names().slice(-2)).toEqual(['CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand']);
+  });
+
+  it('refuses parts smaller than S3 allows', () => {
+    expect(
+      () => new PartedUpload({ s3: new FakeS3() as unknown as S3Client, bucket: 'b', key: 'k', contentType: 'video/mp4', partSizeBytes: MiB, queueSize: 2 }),
+    ).toThrow(RangeError);
+  });
+});
