@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PartedUpload } from '#shared/parted-upload.js';
 
 const MiB = 1024 * 1024;
@@ -81,6 +81,22 @@ describe('PartedUpload', () => {
     expect(fake.names()).toEqual(['PutObjectCommand']);
     expect(sha256(fake.sent[0]!.input.Body as Uint8Array)).toBe(sha256(data));
     expect(fake.sent[0]!.input.ContentType).toBe('video/mp4');
+  });
+
+  it('holds no more memory than a small object needs, not a whole part', async () => {
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      const fake = new FakeS3();
+      const upload = new PartedUpload({ s3: fake as unknown as S3Client, bucket: 'videos', key: 'k', contentType: 'video/mp4', partSizeBytes: 8 * MiB, queueSize: 4 });
+      await writeAll(upload, randomBytes(MiB), 64 * 1024);
+      await upload.finish();
+
+      const allocated = allocations.mock.calls.reduce((sum, [size]) => sum + size, 0);
+      expect(allocated).toBeLessThan(2 * MiB);
+      expect((fake.sent[0]!.input.Body as Uint8Array).byteLength).toBe(MiB);
+    } finally {
+      allocations.mockRestore();
+    }
   });
 
   it('splits a stream into full parts and a last one, whatever the chunk boundaries, and completes them in order', async () => {
