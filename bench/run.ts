@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE } from '#shared/video-copy.js';
 import { LOCAL_NAMES } from '../local/names.js';
 import { loadLocalManifest } from '../local/template.js';
 import { measureBundles } from './bundles.js';
@@ -25,7 +26,7 @@ const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 /** Generations replayed through the state machine: equal-probability strata of the measured population. */
 const TRANSITION_SAMPLE = 1000;
 /** The copy step's defaults (functions/shared/video-copy.ts): the bench measures what deploys. */
-const COPY_SETTINGS: CopySettings = { partMiB: 8, queueSize: 4, repeats: 2 };
+const COPY_SETTINGS: CopySettings = { partMiB: DEFAULT_PART_SIZE_BYTES / MiB, queueSize: DEFAULT_QUEUE_SIZE, repeats: 2 };
 const KB = 1024;
 
 

@@ -17,7 +17,7 @@ export interface VideoCopyRequest {
   /** Larger videos end in InvalidVideo (default configured by caller, e.g. 2 GiB). */
   maxBytes: number;
   s3: S3Client;
-  /** Multipart part size and parallel parts (defaults 8 MiB, 4). */
+  /** Multipart part size and parallel parts (defaults 16 MiB, 3). */
   partSizeBytes?: number;
   queueSize?: number;
   /** Attempts to fetch the source, resuming with Range after a dropped connection (default 3). */
@@ -38,8 +38,9 @@ export interface CopiedVideo {
   content_type: string;
 }
 
-const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-const DEFAULT_QUEUE_SIZE = 4;
+/** 16 MiB × 3 in flight: in the bench, 4.5 s per GiB against 5.1 s for 8 MiB × 4 (means of three runs), for about 20 MB more memory. */
+export const DEFAULT_PART_SIZE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_QUEUE_SIZE = 3;
 const DEFAULT_MAX_FETCH_ATTEMPTS = 3;
 const DEFAULT_RETRY_DELAY_MS = 500;
 
