@@ -25,8 +25,9 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/** S3's smallest part, except for the last one. */
+/** S3's smallest part, except for the last one, and its largest part number. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
 
 /** The parts of s3rver's FilesystemStore replaced or used here. */
 export interface S3rverStore {
@@ -117,6 +118,12 @@ export function assemblePartsInPlace(store: S3rverStore, S3Error: S3ErrorConstru
   store.putPart = async (bucket, uploadId, partNumberText, content) => {
     const uploadDir = await existingUploadDir(bucket, uploadId);
     const partNumber = Number(partNumberText);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+      throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, {
+        ArgumentName: 'partNumber',
+        ArgumentValue: String(partNumberText),
+      });
+    }
     const declared = content.headers['content-length'];
     const expectedBytes = declared === undefined ? undefined : Number(declared);
     // A part sent again replaces the earlier one; until it is whole, the part is missing

@@ -132,12 +132,13 @@ describe('multipart uploads into the local S3 stand-in', () => {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'digest.mp4', UploadId: uploadId }));
   });
 
-  it('refuses what S3 refuses: unknown uploads and parts, wrong ETags, parts out of order, small parts before the last', async () => {
+  it('refuses what S3 refuses: unknown uploads, part numbers and parts, wrong ETags, parts out of order, small parts before the last', async () => {
     await expect(uploadPart('refused.mp4', 'ffffffffffffffffffffffffffffffff', 1, randomBytes(16))).rejects.toMatchObject({
       name: 'NoSuchUpload',
     });
 
     const uploadId = await startUpload('refused.mp4');
+    await expect(uploadPart('refused.mp4', uploadId, 10_001, randomBytes(16))).rejects.toMatchObject({ name: 'InvalidArgument' });
     const first = await uploadPart('refused.mp4', uploadId, 1, randomBytes(5 * MiB));
     const second = await uploadPart('refused.mp4', uploadId, 2, randomBytes(MiB));
     const third = await uploadPart('refused.mp4', uploadId, 3, randomBytes(MiB));
