@@ -50,9 +50,7 @@ async function runWorker(bundle: string, args: string[]): Promise<TransferResult
     ...process.env,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  const [, json = '{}'] = await worker.line(/^result (.*)$/, 600_000);
-  await worker.exited;
-  return JSON.parse(json) as TransferResult;
+  return worker.result<TransferResult>(600_000);
 }
 
 function fastest(results: TransferResult[]): TransferResult {

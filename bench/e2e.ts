@@ -234,11 +234,9 @@ export async function measureE2e(table: Omit<CreateTableInput, 'TableName'>, dev
       const [, startedAt = '0'] = await bare.line(/^batch-start (\d+)$/, 300_000);
       const bareIds = polls.map((_, i) => `bare_${i}`);
       bareSeconds = ((await receiver.allOf(bareIds, E2E.batchTimeoutMs)) - Number(startedAt)) / 1000;
-      const [, json = '{}'] = await bare.line(/^result (.*)$/, E2E.batchTimeoutMs);
-      const bareResult = JSON.parse(json) as { statusGetsPerGeneration: number; cpuSeconds: number };
+      const bareResult = await bare.result<{ statusGetsPerGeneration: number; cpuSeconds: number }>(E2E.batchTimeoutMs);
       bareStatusGetsPerGeneration = bareResult.statusGetsPerGeneration;
       bareCpuSeconds = bareResult.cpuSeconds;
-      await bare.exited;
     } finally {
       await bare.stop();
     }

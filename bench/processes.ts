@@ -13,6 +13,8 @@ export interface Child {
   process: ChildProcess;
   /** Resolves with the first stdout line matching `pattern` (rejects if the child exits first or after `timeoutMs`). */
   line(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** The JSON a measuring child prints on its `result {…}` line, once the child has exited. */
+  result<T>(timeoutMs?: number): Promise<T>;
   /** Resolves with the exit code (after SIGTERM if still running after `graceMs`, SIGKILL after twice that). */
   stop(graceMs?: number): Promise<number | null>;
   exited: Promise<number | null>;
@@ -70,6 +72,11 @@ export function startChild(command: string, args: string[], env: NodeJS.ProcessE
           });
         });
       }
+    },
+    async result<T>(timeoutMs?: number) {
+      const [, json = '{}'] = await handle.line(/^result (.*)$/, timeoutMs);
+      await exited;
+      return JSON.parse(json) as T;
     },
     async stop(graceMs = 10_000) {
       if (running) {

@@ -49,9 +49,7 @@ function percentile(values: number[], share: number): number {
 /** Latencies of bench/post-floor.ts, run in a fresh process. */
 async function measurePostFloor(): Promise<number[]> {
   const floor = startTsChild('bench/post-floor.ts', [String(E2E.postBursts), String(E2E.postConcurrency)]);
-  const [, json = '{}'] = await floor.line(/^result (.*)$/, 120_000);
-  await floor.exited;
-  return (JSON.parse(json) as { latenciesMs: number[] }).latenciesMs;
+  return (await floor.result<{ latenciesMs: number[] }>(120_000)).latenciesMs;
 }
 
 async function main(): Promise<void> {

@@ -24,10 +24,11 @@ import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from '#shared/s3-limits.js';
 
-/** S3's smallest part, except for the last one, and its largest part number. */
-export const MIN_PART_BYTES = 5 * 1024 * 1024;
-const MAX_PARTS = 10_000;
+/** A single path segment that cannot climb out of the bucket directory, and s3rver's hex upload ids. */
+const SAFE_SEGMENT = /^(?!\.+$)[\w.-]+$/;
+const UPLOAD_ID = /^[0-9a-f]+$/;
 
 /** The parts of s3rver's FilesystemStore replaced or used here. */
 export interface S3rverStore {
@@ -54,6 +55,11 @@ const STRIDE_FILE = 'stride';
 
 const partFile = (uploadDir: string, partNumber: number) => join(uploadDir, String(partNumber));
 const recordFile = (uploadDir: string, partNumber: number) => join(uploadDir, `${partNumber}.part.json`);
+
+/** Creates `file` if missing, never truncating it: parts may be being written into it. */
+async function ensureFile(file: string): Promise<void> {
+  await (await open(file, constants.O_RDWR | constants.O_CREAT)).close();
+}
 
 async function readStride(uploadDir: string): Promise<number | undefined> {
   const text = await readFile(join(uploadDir, STRIDE_FILE), 'utf8').catch(() => undefined);
@@ -104,22 +110,31 @@ async function copyRange(source: string, sourceStart: number, length: number, ta
   );
 }
 
-/** Replaces `store`'s putPart and putObjectMultipart with the in-place layout above. */
-export function assemblePartsInPlace(store: S3rverStore, S3Error: S3ErrorConstructor): void {
-  const uploadDirOf = (bucket: string, uploadId: string) => join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+/** What the stand-in adds to s3rver's multipart uploads besides the two store methods. */
+export interface MultipartUploads {
+  /** AbortMultipartUpload: the upload and every part of it deleted; NoSuchUpload if there is none. */
+  abort(bucket: string, uploadId: string): Promise<void>;
+}
 
+/** Replaces `store`'s putPart and putObjectMultipart with the in-place layout above; returns the abort s3rver lacks. */
+export function handleMultipartUploads(store: S3rverStore, S3Error: S3ErrorConstructor): MultipartUploads {
   const existingUploadDir = async (bucket: string, uploadId: string): Promise<string> => {
-    const uploadDir = uploadDirOf(bucket, uploadId);
-    const isUpload = await stat(join(uploadDir, 'key')).then(() => true, () => false);
-    if (!isUpload) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+    // Both names become path segments: only plain names and s3rver's hex upload ids.
+    const uploadDir = SAFE_SEGMENT.test(bucket) && UPLOAD_ID.test(uploadId)
+      ? join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId)
+      : undefined;
+    const isUpload = uploadDir !== undefined && (await stat(join(uploadDir, 'key')).then(() => true, () => false));
+    if (uploadDir === undefined || !isUpload) {
+      throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+    }
     return uploadDir;
   };
 
   store.putPart = async (bucket, uploadId, partNumberText, content) => {
     const uploadDir = await existingUploadDir(bucket, uploadId);
     const partNumber = Number(partNumberText);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-      throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > S3_MAX_PARTS) {
+      throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${S3_MAX_PARTS}, inclusive`, {
         ArgumentName: 'partNumber',
         ArgumentValue: String(partNumberText),
       });
@@ -141,8 +156,7 @@ export function assemblePartsInPlace(store: S3rverStore, S3Error: S3ErrorConstru
     let written: Awaited<ReturnType<typeof writePart>>;
     if (stride !== undefined && expectedBytes !== undefined && expectedBytes <= stride) {
       offset = (partNumber - 1) * stride;
-      // Created if missing, never truncated: other parts are being written into it.
-      await (await open(assembly, constants.O_RDWR | constants.O_CREAT)).close();
+      await ensureFile(assembly);
       written = await writePart(content, assembly, offset, 'r+', expectedBytes);
     } else {
       written = await writePart(content, partFile(uploadDir, partNumber), 0, 'w', expectedBytes);
@@ -175,11 +189,11 @@ export function assemblePartsInPlace(store: S3rverStore, S3Error: S3ErrorConstru
           { UploadId: uploadId, PartNumber: String(part.number), ETag: part.etag },
         );
       }
-      if (index < parts.length - 1 && record.size < MIN_PART_BYTES) {
+      if (index < parts.length - 1 && record.size < S3_MIN_PART_BYTES) {
         throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', {
           PartNumber: String(part.number),
           ProposedSize: String(record.size),
-          MinSizeAllowed: String(MIN_PART_BYTES),
+          MinSizeAllowed: String(S3_MIN_PART_BYTES),
         });
       }
       records.push(record);
@@ -194,6 +208,12 @@ export function assemblePartsInPlace(store: S3rverStore, S3Error: S3ErrorConstru
     await store.putMetadata(bucket, key, metadata, etag);
     await rm(uploadDir, { recursive: true, force: true });
     return { size: records.reduce((sum, record) => sum + record.size, 0), md5: etag };
+  };
+
+  return {
+    async abort(bucket, uploadId) {
+      await rm(await existingUploadDir(bucket, uploadId), { recursive: true, force: true });
+    },
   };
 }
 
@@ -214,7 +234,7 @@ async function assemble(uploadDir: string, numbers: number[], records: PartRecor
     record.offset === null ? { file: partFile(uploadDir, number), start: 0 } : { file: assembly, start: record.offset };
 
   if (inLayout) {
-    await (await open(assembly, constants.O_RDWR | constants.O_CREAT)).close();
+    await ensureFile(assembly);
     for (const [index, record] of records.entries()) {
       const target = index * stride;
       if (record.offset === target) continue;

@@ -1,9 +1,7 @@
-import { rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { assemblePartsInPlace, type S3rverStore } from './s3-multipart.js';
+import { handleMultipartUploads, type MultipartUploads, type S3rverStore } from './s3-multipart.js';
 
 /**
  * The local stand-in for S3: s3rver speaks the S3 REST protocol and keeps objects on
@@ -68,9 +66,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     silent: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
-  assemblePartsInPlace(server.store, S3Error);
+  const uploads = handleMultipartUploads(server.store, S3Error);
   // s3rver's last middleware is its router; answer AbortMultipartUpload just before it.
-  server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload(options.directory));
+  server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload(uploads));
   const { port } = await server.run();
   return {
     endpoint: `http://localhost:${port}`,
@@ -79,32 +77,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   };
 }
 
-/** A single path segment that cannot climb out of the bucket directory. */
-const SAFE_SEGMENT = /^(?!\.+$)[\w.-]+$/;
-const UPLOAD_ID = /^[0-9a-f]+$/;
-
 /**
  * s3rver 3.7 answers AbortMultipartUpload with 405 and keeps the uploaded parts on disk.
  * This answers it as S3 does (204, parts deleted), so an abandoned video copy leaves
- * nothing behind locally either. Parts live in <directory>/<bucket>/._S3rver_uploads/<id>/.
+ * nothing behind locally either.
  */
-function abortMultipartUpload(directory: string): KoaMiddleware {
+function abortMultipartUpload(uploads: MultipartUploads): KoaMiddleware {
   return async (context, next) => {
     const { uploadId } = context.query;
     const bucket = /^\/([^/]+)\/./.exec(context.path)?.[1];
     if (context.method !== 'DELETE' || typeof uploadId !== 'string' || bucket === undefined) {
       return next();
     }
-    // Both names become path segments: accept only plain names and s3rver's hex upload ids.
-    const uploadDirectory =
-      SAFE_SEGMENT.test(bucket) && UPLOAD_ID.test(uploadId)
-        ? join(directory, bucket, '._S3rver_uploads', uploadId)
-        : undefined;
-    const exists = uploadDirectory !== undefined && (await stat(uploadDirectory).then(() => true, () => false));
-    if (uploadDirectory === undefined || !exists) {
-      throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
-    }
-    await rm(uploadDirectory, { recursive: true, force: true });
+    await uploads.abort(bucket, uploadId);
     context.status = 204;
   };
 }

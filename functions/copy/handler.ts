@@ -9,10 +9,11 @@ import { CopyFailed, ReelhookError } from '#shared/errors.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
 import { recordBytesCopied, tracedHandler } from '#shared/observability.js';
+import { sendPayloadsUnsigned } from '#shared/parted-upload.js';
 import { waitScaleFromEnv } from '#shared/polling.js';
 import { createS3Client } from '#shared/s3-client.js';
 import { loadGeneration, type StepInput } from '#shared/steps.js';
-import { copyVideoToS3, sendPayloadsUnsigned, type CopiedVideo } from '#shared/video-copy.js';
+import { copyVideoToS3, type CopiedVideo } from '#shared/video-copy.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
 const s3 = sendPayloadsUnsigned(createS3Client());

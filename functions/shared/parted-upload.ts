@@ -17,6 +17,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from './s3-limits.js';
 
 export interface PartedUploadTarget {
   s3: S3Client;
@@ -29,11 +30,29 @@ export interface PartedUploadTarget {
   queueSize: number;
 }
 
-/** S3's limits on a multipart upload. */
-const MIN_PART_BYTES = 5 * 1024 * 1024;
-const MAX_PARTS = 10_000;
 /** Where the first part's buffer starts before it doubles. */
 const FIRST_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Has `client` send request bodies as `UNSIGNED-PAYLOAD`. Without it the SDK hashes each
+ * uploaded part once more only to sign it: a second SHA-256 pass over every video, next
+ * to the one the copy records. TLS protects the bytes in transit, and in AWS the SDK's
+ * default CRC32 checksum still lets S3 verify each part it stores.
+ *
+ * @example
+ * const s3 = sendPayloadsUnsigned(createS3Client());
+ */
+export function sendPayloadsUnsigned<T extends S3Client>(client: T): T {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'reelhookUnsignedPayload' },
+  );
+  return client;
+}
 
 export class PartedUpload {
   readonly #target: PartedUploadTarget;
@@ -49,8 +68,8 @@ export class PartedUpload {
   #failure: { error: unknown } | undefined;
 
   constructor(target: PartedUploadTarget) {
-    if (target.partSizeBytes < MIN_PART_BYTES) {
-      throw new RangeError(`parts must be at least ${MIN_PART_BYTES} bytes (got ${target.partSizeBytes})`);
+    if (target.partSizeBytes < S3_MIN_PART_BYTES) {
+      throw new RangeError(`parts must be at least ${S3_MIN_PART_BYTES} bytes (got ${target.partSizeBytes})`);
     }
     this.#target = { ...target, queueSize: Math.max(1, target.queueSize) };
   }
@@ -145,7 +164,7 @@ export class PartedUpload {
     this.#current = undefined;
     this.#filled = 0;
     const partNumber = (this.#partsStarted += 1);
-    if (partNumber > MAX_PARTS) throw new RangeError(`the object needs more than ${MAX_PARTS} parts of ${this.#target.partSizeBytes} bytes`);
+    if (partNumber > S3_MAX_PARTS) throw new RangeError(`the object needs more than ${S3_MAX_PARTS} parts of ${this.#target.partSizeBytes} bytes`);
 
     const { s3, bucket, key } = this.#target;
     this.#uploadId ??= this.#createUpload();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CopyFailed, InvalidVideo } from '#shared/errors.js';
-import { PartedUpload } from '#shared/parted-upload.js';
+import { PartedUpload, type PartedUploadTarget } from '#shared/parted-upload.js';
 import { sniffVideoContainer, VIDEO_SIGNATURE_BYTES } from '#shared/video-signature.js';
 
 /**
@@ -48,27 +48,6 @@ const DEFAULT_RETRY_DELAY_MS = 500;
 const GENERIC_BINARY_TYPES = new Set(['application/octet-stream', 'binary/octet-stream']);
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
-
-/**
- * Has `client` send request bodies as `UNSIGNED-PAYLOAD`. Without it the SDK hashes each
- * uploaded part once more only to sign it: a second SHA-256 pass over every video, next
- * to the one the copy records. TLS protects the bytes in transit, and in AWS the SDK's
- * default CRC32 checksum still lets S3 verify each part it stores.
- *
- * @example
- * const s3 = sendPayloadsUnsigned(createS3Client());
- */
-export function sendPayloadsUnsigned<T extends S3Client>(client: T): T {
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-      return next(args);
-    },
-    { step: 'build', name: 'reelhookUnsignedPayload' },
-  );
-  return client;
-}
 
 export async function copyVideoToS3(request: VideoCopyRequest): Promise<CopiedVideo> {
   return new VideoCopy(request).run();
@@ -320,14 +299,8 @@ class VideoCopy {
   }
 }
 
-interface ObjectTarget {
-  s3: S3Client;
-  bucket: string;
-  key: string;
+interface ObjectTarget extends PartedUploadTarget {
   s3Uri: string;
-  contentType: string;
-  partSizeBytes: number;
-  queueSize: number;
 }
 
 /** One upload of the object from byte zero, with the count and sha256 of the bytes fed to it. */
