@@ -26,7 +26,7 @@ const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 /** Generations replayed through the state machine: equal-probability strata of the measured population. */
 const TRANSITION_SAMPLE = 1000;
 /** The copy step's defaults (functions/shared/video-copy.ts): the bench measures what deploys. */
-const COPY_SETTINGS: CopySettings = { partMiB: DEFAULT_PART_SIZE_BYTES / MiB, queueSize: DEFAULT_QUEUE_SIZE, repeats: 2 };
+const COPY_SETTINGS: CopySettings = { partMiB: DEFAULT_PART_SIZE_BYTES / MiB, queueSize: DEFAULT_QUEUE_SIZE, repeats: 3 };
 const KB = 1024;
 
 
@@ -241,6 +241,7 @@ async function main(): Promise<void> {
           reelhook_rate: e2e.reelhookRate,
           bare_rate: e2e.bareRate,
           post_p50_ms: percentile(e2e.postLatenciesMs, 0.5),
+          posts_resent_after_stale_connection: e2e.postsResent,
           status_checks_per_generation: e2e.statusChecksPerGeneration,
           bare_status_gets_per_generation: e2e.bareStatusGetsPerGeneration,
           history_writes_per_generation: e2e.historyWritesPerGeneration,
