@@ -118,9 +118,12 @@ const DEFAULT_MAX_VIDEO_BYTES = 2 * 1024 ** 3;
 const MAX_VIDEO_BYTES_LIMIT = 10 * 1024 ** 3;
 const DEFAULT_POLL_MAX_INTERVAL = Duration.seconds(120);
 
-/** DynamoDB actions on single items; no function deletes or scans. */
+/**
+ * DynamoDB actions on single items; no function scans. api and intake delete only a record
+ * they have just written, when its execution could not be started.
+ */
 const READ_ITEM = ['dynamodb:GetItem'];
-const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 
 function validated(props: ReelhookOrchestratorProps) {
   const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_AIMLAPI_BASE_URL;

@@ -27,6 +27,8 @@ export interface GenerationAcceptanceDeps {
 }
 
 const SECONDS_PER_DAY = 24 * 60 * 60;
+/** The error a withdrawn generation's execution is stopped with, should its start have happened after all. */
+const NOT_STARTED_ERROR = 'reelhook.NotStarted';
 
 /**
  * @example
@@ -70,8 +72,29 @@ export class GenerationAcceptance {
       stored = await this.deps.store.get(id);
       if (!stored) throw error;
     }
-    await this.executions.startOnce(id, { generation_id: id });
+    try {
+      await this.executions.startOnce(id, { generation_id: id });
+    } catch (error) {
+      if (stored === null) await this.withdraw(id);
+      throw error;
+    }
     return stored ? toPublicGeneration(stored, await presignVideoUrl(this.deps.s3, stored.video)) : toPublicGeneration(item, null);
+  }
+
+  /**
+   * Takes back a record this request wrote when its execution could not be started, so
+   * that a failed request leaves no generation `queued` with nothing to run it (a retry
+   * under the same Idempotency-Key writes it again). A start reported as failed may still
+   * have happened, so the execution is stopped first, and the record is deleted only while
+   * still `queued`. Best effort: if this fails too, the caller still gets the start's error.
+   */
+  private async withdraw(id: string): Promise<void> {
+    try {
+      await this.executions.stop(id, { error: NOT_STARTED_ERROR, cause: 'the request that created this generation failed' });
+      await this.deps.store.deleteQueued(id);
+    } catch {
+      // The start's error is the one to report; a record left behind is what happened before.
+    }
   }
 
   private newItem(id: string, caller: ApiKeyRecord, request: GenerationRequest, now: Date): GenerationItem {

@@ -9,7 +9,7 @@
  * A record past its `expires_at` reads as absent: DynamoDB's TTL deletes it only
  * eventually (and dynalite never), and a caller must not see it meanwhile.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, setExpression } from './dynamo.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { TableLayout } from './table-layout.js';
@@ -32,6 +32,28 @@ export class GenerationStore {
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
+  }
+
+  /**
+   * Deletes the record while it is still `queued`, for a request that created it and then
+   * could not start its execution; returns false when it has moved on (or is gone).
+   */
+  async deleteQueued(id: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: generationKey(id) },
+          ConditionExpression: 'attribute_exists(pk) AND #st = :queued',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':queued': 'queued' satisfies GenerationStatus },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async get(id: string): Promise<GenerationItem | null> {

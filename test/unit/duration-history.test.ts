@@ -1,7 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bucketOf,
@@ -15,8 +11,7 @@ import {
   mergeHistograms,
   modelStatsKey,
 } from '#shared/duration-history.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb.js';
+import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 describe('histogram maths', () => {
   it('puts every duration in a bucket whose range holds it, each about 4.4 % wide', () => {
@@ -77,38 +72,19 @@ describe('estimatedDurationSeconds', () => {
 });
 
 describe('DurationHistory against dynalite', () => {
-  const table = 'reelhook-durations';
   const model = 'kling-video/v1.6/standard/text-to-video';
-  let dataDir: string;
-  let dynamo: LocalDynamoDb;
-  let client: DynamoDBClient;
+  let table: LocalTable;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'reelhook-durations-'));
-    dynamo = await startLocalDynamoDb({ directory: dataDir });
-    client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    table = await startLocalTable('reelhook-durations');
   });
 
   afterAll(async () => {
-    client?.destroy();
-    await dynamo?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await table?.close();
   });
 
   it('counts every one of many concurrent recordings (atomic ADD, no read first)', async () => {
-    const history = new DurationHistory(createDocumentClient(client), table, () => new Date('2026-03-15T00:00:00Z'));
+    const history = new DurationHistory(table.db, table.tableName, () => new Date('2026-03-15T00:00:00Z'));
     const durations = Array.from({ length: 120 }, (_, i) => 150 + (i % 60));
     await Promise.all(durations.map((seconds) => history.recordDuration(model, seconds)));
     const histogram = await history.loadHistogram(model);
@@ -117,7 +93,7 @@ describe('DurationHistory against dynalite', () => {
   });
 
   it('merges this month with the last one and leaves older months out', async () => {
-    const at = (iso: string) => new DurationHistory(createDocumentClient(client), table, () => new Date(iso));
+    const at = (iso: string) => new DurationHistory(table.db, table.tableName, () => new Date(iso));
     const other = 'kling-video/v1/standard/text-to-video';
     await at('2026-01-20T00:00:00Z').recordDuration(other, 400);
     await at('2026-02-10T00:00:00Z').recordDuration(other, 200);
@@ -127,7 +103,7 @@ describe('DurationHistory against dynalite', () => {
   });
 
   it('ignores durations that are not a number of seconds', async () => {
-    const history = new DurationHistory(createDocumentClient(client), table, () => new Date('2026-05-01T00:00:00Z'));
+    const history = new DurationHistory(table.db, table.tableName, () => new Date('2026-05-01T00:00:00Z'));
     await history.recordDuration('empty-model', Number.NaN);
     await history.recordDuration('empty-model', -3);
     expect((await history.loadHistogram('empty-model')).total).toBe(0);

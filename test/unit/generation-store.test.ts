@@ -2,66 +2,26 @@
  * GenerationStore's conditional writes and its reading of expired records, against
  * dynalite (the DynamoDB wire protocol) on loopback.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/dynamo.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { webhookIdFor } from '#shared/ids.js';
 import { callbackFor } from '#shared/notification.js';
 import { newGenerationItem, type CallbackInfo, type GenerationItem } from '#shared/record.js';
-import { TableLayout } from '#shared/table-layout.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb.js';
+import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
-const TABLE = 'reelhook-store';
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-let dataDir: string;
-let dynamo: LocalDynamoDb;
-let client: DynamoDBClient;
+let table: LocalTable;
 let store: GenerationStore;
 let sequence = 0;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'reelhook-store-'));
-  dynamo = await startLocalDynamoDb({ directory: dataDir });
-  client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const { partitionKey, ownerIndex } = TableLayout;
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
-      AttributeDefinitions: [
-        { AttributeName: partitionKey, AttributeType: 'S' },
-        { AttributeName: ownerIndex.partitionKey, AttributeType: 'S' },
-        { AttributeName: ownerIndex.sortKey, AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: ownerIndex.name,
-          KeySchema: [
-            { AttributeName: ownerIndex.partitionKey, KeyType: 'HASH' },
-            { AttributeName: ownerIndex.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  store = new GenerationStore(createDocumentClient(client), TABLE);
+  table = await startLocalTable('reelhook-store');
+  store = new GenerationStore(table.db, table.tableName);
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await table?.close();
 });
 
 /** A stored generation; ids and creation times increase with each call, so listings are newest first. */
@@ -183,5 +143,17 @@ describe('reopenCallback', () => {
     const otherEvent = webhookIdFor(delivered.id, 'generation.completed');
     expect(await store.reopenCallback(delivered.id, otherEvent, new Date().toISOString())).toBeNull();
     expect((await store.get(delivered.id))?.callback.state).toBe('delivered');
+  });
+});
+
+describe('deleteQueued', () => {
+  it('deletes a record that is still queued, and only that', async () => {
+    const queued = await stored('owner-delete', { status: 'queued', provider: { generation_id: null, status: null } });
+    const started = await stored('owner-delete');
+    expect(await store.deleteQueued(queued.id)).toBe(true);
+    expect(await store.get(queued.id)).toBeNull();
+    expect(await store.deleteQueued(started.id)).toBe(false);
+    expect(await store.get(started.id)).toEqual(started);
+    expect(await store.deleteQueued(queued.id)).toBe(false);
   });
 });
