@@ -2,9 +2,10 @@
  * Copy throughput and memory: copyVideoToS3 moving a video from a local HTTP server into
  * the local S3 stand-in, against a plain streamed download of the same bytes to a file,
  * each in a fresh process running an esbuild bundle made like the Lambda's (so the
- * memory measured is the copy's, not a TypeScript loader's). s3rver runs in a process
- * of its own; the source server is this one (the simulator's padded MP4, generated on
- * the fly, so it costs no disk).
+ * memory measured is the copy's, not a TypeScript loader's). The S3 stand-in runs in a
+ * process of its own, inside the local stack as reelhook dev runs it (bench/s3-server.ts);
+ * the source server is this one (the simulator's padded MP4, generated on the fly, so it
+ * costs no disk).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -93,7 +94,7 @@ export interface CopyBench {
 
 export async function startCopyBench(): Promise<CopyBench> {
   const dataDir = await mkdtemp(join(tmpdir(), 'reelhook-bench-copy-'));
-  const s3 = startTsChild('bench/s3-server.ts', [join(dataDir, 's3'), BUCKET]);
+  const s3 = startTsChild('bench/s3-server.ts', [join(dataDir, 'stack'), BUCKET]);
   const videos = new Map<number, SimulatedVideo>();
   const server = createServer((req, res) => {
     const size = Number(/^\/video-(\d+)\.mp4$/.exec(req.url ?? '')?.[1]);
