@@ -3,6 +3,7 @@
  * intake of `Video Generation Requested` events: validate the body, honour the
  * Idempotency-Key, write the `queued` record, start its execution.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { ApiKeyRecord } from '#shared/api-keys.js';
@@ -24,6 +25,7 @@ export interface GenerationAcceptanceDeps {
   stateMachineArn: string;
   /** Days a new record is kept (DynamoDB TTL on `expires_at`); null keeps records until deleted. */
   recordTtlDays: number | null;
+  logger: Logger;
 }
 
 const SECONDS_PER_DAY = 24 * 60 * 60;
@@ -89,12 +91,20 @@ export class GenerationAcceptance {
    * still `queued`. Best effort: if this fails too, the caller still gets the start's error.
    */
   private async withdraw(id: string): Promise<void> {
+    let deleted: boolean;
     try {
       await this.executions.stop(id, { error: NOT_STARTED_ERROR, cause: 'the request that created this generation failed' });
-      await this.deps.store.deleteQueued(id);
-    } catch {
-      // The start's error is the one to report; a record left behind is what happened before.
+      deleted = await this.deps.store.deleteQueued(id);
+    } catch (error) {
+      this.deps.logger.error('generation left queued: its execution did not start, and its record could not be taken back', {
+        generation_id: id,
+        error_name: (error as Error).name,
+        error_message: (error as Error).message,
+      });
+      return;
     }
+    // Not queued any more: the start happened after all, and its run was just stopped.
+    if (!deleted) this.deps.logger.error('generation record moved on while its failed start was withdrawn; its run was stopped', { generation_id: id });
   }
 
   private newItem(id: string, caller: ApiKeyRecord, request: GenerationRequest, now: Date): GenerationItem {

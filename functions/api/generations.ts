@@ -3,7 +3,6 @@
  * Each generation belongs to the API key that created it; another key's id answers
  * 404 exactly like an unknown one, for every route.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiKeyRecord } from '#shared/api-keys.js';
 import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
 import { EventDetailType, type GenerationEvents } from '#shared/events.js';
@@ -18,7 +17,6 @@ import { conflict, notFound } from './http.js';
 export interface GenerationRoutesDeps extends GenerationAcceptanceDeps {
   /** Where a cancel announces `Video Generation Failed`. */
   events: GenerationEvents;
-  logger: Logger;
 }
 
 export interface GenerationPage {

@@ -27,6 +27,7 @@ import { GenerationAcceptance } from '../api/acceptance.js';
 const db = createDocumentClient();
 const table = tableName();
 const keys = new ApiKeyStore(db, table);
+const logger = createLogger('intake');
 const acceptance = new GenerationAcceptance({
   store: new GenerationStore(db, table),
   idempotency: new IdempotencyStore(db, table),
@@ -34,8 +35,8 @@ const acceptance = new GenerationAcceptance({
   s3: createS3Client(),
   stateMachineArn: stateMachineArn(),
   recordTtlDays: recordTtlDays(),
+  logger,
 });
-const logger = createLogger('intake');
 
 export type GenerationRequestedEvent = EventBridgeEvent<typeof EventDetailType.Requested, unknown>;
 

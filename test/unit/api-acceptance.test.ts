@@ -3,9 +3,10 @@
  * idempotency claim in dynalite (the DynamoDB wire protocol, on loopback), Step
  * Functions replaced by a recorder that fails as told.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ApiKeyRecord } from '#shared/api-keys.js';
 import { GenerationStore } from '#shared/generation-store.js';
 import { IdempotencyStore } from '#shared/idempotency.js';
@@ -47,6 +48,8 @@ function acceptanceWith(failing: { start: boolean; stop: boolean }) {
       return {};
     },
   } as unknown as SFNClient;
+  const logger = new Logger({ logLevel: 'SILENT' });
+  const logError = vi.spyOn(logger, 'error');
   const acceptance = new GenerationAcceptance({
     store,
     idempotency: new IdempotencyStore(table.db, table.tableName),
@@ -54,17 +57,19 @@ function acceptanceWith(failing: { start: boolean; stop: boolean }) {
     s3: {} as S3Client,
     stateMachineArn: STATE_MACHINE,
     recordTtlDays: null,
+    logger,
   });
   const caller = { key_id: `key_accept${(callers += 1)}` } as ApiKeyRecord;
   const recordsOfCaller = async () => (await store.listByOwner(caller.key_id, { limit: 10 })).items;
-  return { acceptance, caller, calls, recordsOfCaller };
+  return { acceptance, caller, calls, recordsOfCaller, logError };
 }
 
 describe('GenerationAcceptance when the execution cannot be started', () => {
   it('fails the request and leaves no queued record behind, after making sure no run of it can start', async () => {
-    const { acceptance, caller, calls, recordsOfCaller } = acceptanceWith({ start: true, stop: false });
+    const { acceptance, caller, calls, recordsOfCaller, logError } = acceptanceWith({ start: true, stop: false });
     await expect(acceptance.accept(caller, BODY)).rejects.toThrow('Step Functions is unavailable');
     expect(await recordsOfCaller()).toEqual([]);
+    expect(logError).not.toHaveBeenCalled();
     const [start, stop] = calls;
     expect(start).toMatch(/^start gen_/);
     expect(stop).toBe(`stop ${start?.slice('start '.length)}`);
@@ -84,8 +89,12 @@ describe('GenerationAcceptance when the execution cannot be started', () => {
   });
 
   it('keeps the record when the run cannot be ruled out either: a start reported as failed may have happened', async () => {
-    const { acceptance, caller, recordsOfCaller } = acceptanceWith({ start: true, stop: true });
+    const { acceptance, caller, recordsOfCaller, logError } = acceptanceWith({ start: true, stop: true });
     await expect(acceptance.accept(caller, BODY)).rejects.toThrow('Step Functions is unavailable');
-    expect((await recordsOfCaller()).map((item) => item.status)).toEqual(['queued']);
+    const records = await recordsOfCaller();
+    expect(records.map((item) => item.status)).toEqual(['queued']);
+    // The operator is told which generation was left behind.
+    expect(logError).toHaveBeenCalledOnce();
+    expect(logError.mock.calls[0]?.[1]).toMatchObject({ generation_id: records[0]?.id, error_name: 'ServiceUnavailable' });
   });
 });
