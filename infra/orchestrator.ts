@@ -118,12 +118,11 @@ const DEFAULT_MAX_VIDEO_BYTES = 2 * 1024 ** 3;
 const MAX_VIDEO_BYTES_LIMIT = 10 * 1024 ** 3;
 const DEFAULT_POLL_MAX_INTERVAL = Duration.seconds(120);
 
-/**
- * DynamoDB actions on single items; no function scans. api and intake delete only a record
- * they have just written, when its execution could not be started.
- */
+/** DynamoDB actions on single items; no function scans. */
 const READ_ITEM = ['dynamodb:GetItem'];
-const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** Only api deletes, and only a record it has just written when its execution could not be started. */
+const DELETE_ITEM = 'dynamodb:DeleteItem';
 
 function validated(props: ReelhookOrchestratorProps) {
   const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_AIMLAPI_BASE_URL;
@@ -295,7 +294,7 @@ export class ReelhookOrchestrator extends Construct {
     const { api, intake, create, status, copy, record, notify } = this.functions;
     const ownerIndexArn = `${table.tableArn}/index/${TableLayout.ownerIndex.name}`;
     const access: Array<[NodejsFunction, string[], boolean]> = [
-      [api, [...READ_ITEM, ...WRITE_ITEM], true],
+      [api, [...READ_ITEM, ...WRITE_ITEM, DELETE_ITEM], true],
       [intake, [...READ_ITEM, ...WRITE_ITEM], true],
       [create, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
       [status, [...READ_ITEM, 'dynamodb:UpdateItem'], false],

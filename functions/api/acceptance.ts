@@ -77,18 +77,20 @@ export class GenerationAcceptance {
     try {
       await this.executions.startOnce(id, { generation_id: id });
     } catch (error) {
-      if (stored === null) await this.withdraw(id);
+      // Under an Idempotency-Key the id is shared: a retry, or a concurrent request with
+      // the same key whose start succeeded, carries the record on, so it stays.
+      if (stored === null && idempotencyKey === undefined) await this.withdraw(id);
       throw error;
     }
     return stored ? toPublicGeneration(stored, await presignVideoUrl(this.deps.s3, stored.video)) : toPublicGeneration(item, null);
   }
 
   /**
-   * Takes back a record this request wrote when its execution could not be started, so
-   * that a failed request leaves no generation `queued` with nothing to run it (a retry
-   * under the same Idempotency-Key writes it again). A start reported as failed may still
-   * have happened, so the execution is stopped first, and the record is deleted only while
-   * still `queued`. Best effort: if this fails too, the caller still gets the start's error.
+   * Takes back the record of a request without an Idempotency-Key when its execution could
+   * not be started: nothing else can ever start it, and a failed request must not leave a
+   * generation `queued` with nothing to run it. A start reported as failed may still have
+   * happened, so the execution is stopped first, and the record is deleted only while still
+   * `queued`. Best effort: if this fails too, the caller still gets the start's error.
    */
   private async withdraw(id: string): Promise<void> {
     let deleted: boolean;

@@ -354,10 +354,10 @@ describe('least privilege', () => {
   });
 
   it('grants each function only the DynamoDB item actions its step uses, on the table itself', () => {
-    const readWrite = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const readWrite = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
     const readUpdate = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
     const expected: Record<FunctionName, string[]> = {
-      api: readWrite,
+      api: ['dynamodb:DeleteItem', ...readWrite],
       intake: readWrite,
       create: readUpdate,
       status: readUpdate,

@@ -65,7 +65,7 @@ function acceptanceWith(failing: { start: boolean; stop: boolean }) {
 }
 
 describe('GenerationAcceptance when the execution cannot be started', () => {
-  it('fails the request and leaves no queued record behind, after making sure no run of it can start', async () => {
+  it('fails a request without an Idempotency-Key and leaves no queued record behind, after making sure no run of it can start', async () => {
     const { acceptance, caller, calls, recordsOfCaller, logError } = acceptanceWith({ start: true, stop: false });
     await expect(acceptance.accept(caller, BODY)).rejects.toThrow('Step Functions is unavailable');
     expect(await recordsOfCaller()).toEqual([]);
@@ -75,17 +75,20 @@ describe('GenerationAcceptance when the execution cannot be started', () => {
     expect(stop).toBe(`stop ${start?.slice('start '.length)}`);
   });
 
-  it('accepts a retry under the same Idempotency-Key once Step Functions is back, with the id it claimed', async () => {
+  it('keeps the record under an Idempotency-Key, and a retry with that key starts it once Step Functions is back', async () => {
     const failing = { start: true, stop: false };
     const { acceptance, caller, calls, recordsOfCaller } = acceptanceWith(failing);
     await expect(acceptance.accept(caller, BODY, 'retry-me')).rejects.toThrow('Step Functions is unavailable');
     const claimedId = calls[0]?.slice('start '.length);
+    // Another request holding the same key may have started it; nothing is stopped or deleted.
+    expect(calls).toEqual([`start ${claimedId}`]);
+    expect((await recordsOfCaller()).map((item) => [item.id, item.status])).toEqual([[claimedId, 'queued']]);
 
     failing.start = false;
     const generation = await acceptance.accept(caller, BODY, 'retry-me');
     expect(generation).toMatchObject({ id: claimedId, status: 'queued' });
     expect((await recordsOfCaller()).map((item) => item.id)).toEqual([claimedId]);
-    expect(calls.at(-1)).toBe(`start ${claimedId}`);
+    expect(calls).toEqual([`start ${claimedId}`, `start ${claimedId}`]);
   });
 
   it('keeps the record when the run cannot be ruled out either: a start reported as failed may have happened', async () => {
