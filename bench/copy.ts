@@ -17,13 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_NAMES } from '../local/names.js';
 import { localS3ClientConfig } from '../local/s3.js';
 import { serveVideo, SimulatedVideo } from '../local/simulator/video.js';
 import { bundleLikeLambda } from './bundles.js';
 import { startChild, startTsChild } from './processes.js';
 
 export const MiB = 1024 * 1024;
-const BUCKET = 'bench-videos';
+const BUCKET = LOCAL_NAMES.bucketName;
 
 export interface TransferResult {
   bytes: number;
@@ -94,7 +95,7 @@ export interface CopyBench {
 
 export async function startCopyBench(): Promise<CopyBench> {
   const dataDir = await mkdtemp(join(tmpdir(), 'reelhook-bench-copy-'));
-  const s3 = startTsChild('bench/s3-server.ts', [join(dataDir, 'stack'), BUCKET]);
+  const s3 = startTsChild('bench/s3-server.ts', [join(dataDir, 'stack')]);
   const videos = new Map<number, SimulatedVideo>();
   const server = createServer((req, res) => {
     const size = Number(/^\/video-(\d+)\.mp4$/.exec(req.url ?? '')?.[1]);
