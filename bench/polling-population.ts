@@ -77,7 +77,7 @@ export interface PolledGeneration {
 export async function pollGeneration(durationSeconds: number, plan: PollPlanner): Promise<PolledGeneration> {
   let elapsed = 0;
   let polls = 0;
-  let lastWait = 0;
+  let lastWait: number;
   do {
     lastWait = await plan({ elapsedSeconds: elapsed, polls, remainingSeconds: 86_400 - elapsed });
     elapsed += lastWait;

@@ -38,7 +38,7 @@ export function startChild(command: string, args: string[], env: NodeJS.ProcessE
   });
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     lines.push(text);
     for (const wake of waiters.splice(0)) wake();
   });

@@ -134,7 +134,7 @@ async function withKeyStore(stackName: string | undefined, action: (keys: ApiKey
     dynamo = await startLocalDynamoDb({ directory: join(dataDir, 'dynamodb') });
   } catch (error) {
     if (/lock/i.test(String((error as Error).message))) {
-      throw new Error(`another process is using ${dataDir}; run this command while its reelhook dev is running, or stop that process`);
+      throw new Error(`another process is using ${dataDir}; run this command while its reelhook dev is running, or stop that process`, { cause: error });
     }
     throw error;
   }

@@ -12,7 +12,7 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values, positionals };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

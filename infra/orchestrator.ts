@@ -139,7 +139,7 @@ function validated(props: ReelhookOrchestratorProps) {
   }
   const seconds = (name: string, value: Duration, min: number) => {
     const whole = value.toSeconds({ integral: false });
-    if (!Number.isInteger(whole) || whole < min) throw new Error(`${name} must be whole seconds, at least ${min}, got ${value}`);
+    if (!Number.isInteger(whole) || whole < min) throw new Error(`${name} must be whole seconds, at least ${min}, got ${value.toHumanString()}`);
     return whole;
   };
   const bounds: PollingBounds = {
@@ -157,7 +157,7 @@ function validated(props: ReelhookOrchestratorProps) {
   }
   const recordRetentionDays = props.recordRetention?.toDays({ integral: false });
   if (recordRetentionDays !== undefined && (!Number.isInteger(recordRetentionDays) || recordRetentionDays < 1)) {
-    throw new Error(`recordRetention must be whole days, at least 1, got ${props.recordRetention}`);
+    throw new Error(`recordRetention must be whole days, at least 1, got ${props.recordRetention?.toHumanString()}`);
   }
   return { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays };
 }

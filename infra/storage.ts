@@ -70,7 +70,7 @@ export class ReelhookStorage extends Construct {
 
     const videoRetentionDays = props.videoRetention?.toDays({ integral: false });
     if (videoRetentionDays !== undefined && (!Number.isInteger(videoRetentionDays) || videoRetentionDays < 1)) {
-      throw new Error(`videoRetention must be a whole number of days, at least 1, got ${props.videoRetention}`);
+      throw new Error(`videoRetention must be a whole number of days, at least 1, got ${props.videoRetention?.toHumanString()}`);
     }
 
     this.table = props.table ?? this.createTable();

@@ -3,7 +3,7 @@
  * payload-format-2.0 event the API Lambda receives in AWS, and its result back.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -23,9 +23,9 @@ export interface LocalHttpApi {
 export async function startLocalHttpApi(handler: HttpApiHandler, options: { port?: number } = {}): Promise<LocalHttpApi> {
   // Local mode only: the dashboard's page and assets; every other request goes to the API handler.
   const dashboard = createDashboard();
-  const server = createServer(async (req, res) => {
-    if (await dashboard(req, res)) return;
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     try {
+      if (await dashboard(req, res)) return;
       const body = await readBody(req);
       if (body === null) {
         res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Request Entity Too Large' }));
@@ -35,9 +35,11 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: { port
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.body ?? '');
     } catch {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
     }
-  });
+  };
+  const server = createServer((req, res) => void serve(req, res));
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -174,7 +174,7 @@ function checkEntry(entry: unknown, busName: string, busArn: string): CheckedEnt
   const { Source, DetailType, Detail, EventBusName, Resources, Time } = entry as Record<string, unknown>;
   const bus = EventBusName ?? 'default';
   if (bus !== busName && bus !== busArn) {
-    return { ErrorCode: 'NotFoundException', ErrorMessage: `Event bus ${String(bus)} does not exist.` };
+    return { ErrorCode: 'NotFoundException', ErrorMessage: `Event bus ${typeof bus === 'string' ? bus : JSON.stringify(bus)} does not exist.` };
   }
   if (typeof Source !== 'string' || Source === '') return invalid('Parameter Source is not valid. Reason: Source is a required argument.');
   if (typeof DetailType !== 'string' || DetailType === '') {

@@ -25,7 +25,7 @@ import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalEventBridge } from './eventbridge.js';
-import { startLocalS3, type LocalS3 } from './s3.js';
+import { startLocalS3 } from './s3.js';
 import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
@@ -239,6 +239,7 @@ async function startDynamo(dataDir: string): Promise<LocalDynamoDb> {
     if (/lock/i.test(String((error as Error).message))) {
       throw new Error(
         `another reelhook process is using ${dataDir}; stop it, set REELHOOK_DATA_DIR to another folder, or point REELHOOK_URL at the running server`,
+        { cause: error },
       );
     }
     throw error;
@@ -271,7 +272,7 @@ async function importHandler(fn: LocalFunction): Promise<(payload: unknown) => P
   const context = lambdaContext(fn);
   return async (payload) => {
     const result = await handler(JSON.parse(JSON.stringify(payload ?? null)), context);
-    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
   };
 }
 

@@ -360,7 +360,7 @@ function resolveValue(value: unknown, where: string, intrinsics: Intrinsics): un
       return typeof argument === 'string' ? intrinsics.ref(argument) : fail();
     case 'Fn::GetAtt': {
       const [logicalId, attribute] =
-        typeof argument === 'string' ? argument.split(/\.(.*)/s) : Array.isArray(argument) ? argument : [];
+        typeof argument === 'string' ? argument.split(/\.(.*)/s) : Array.isArray(argument) ? (argument as unknown[]) : [];
       return typeof logicalId === 'string' && typeof attribute === 'string'
         ? intrinsics.getAtt(logicalId, str(attribute))
         : fail();
@@ -372,7 +372,7 @@ function resolveValue(value: unknown, where: string, intrinsics: Intrinsics): un
       return typeof separator === 'string' && Array.isArray(items) ? items.map(str).join(separator) : fail();
     }
     case 'Fn::Sub': {
-      const [text, variables] = typeof argument === 'string' ? [argument, {}] : Array.isArray(argument) ? argument : [];
+      const [text, variables] = typeof argument === 'string' ? [argument, {}] : Array.isArray(argument) ? (argument as unknown[]) : [];
       if (typeof text !== 'string' || variables === null || typeof variables !== 'object') return fail();
       const bound = variables as Record<string, unknown>;
       return text.replace(/\$\{(!?)([^}]*)\}/g, (_match, literal: string, name: string) => {

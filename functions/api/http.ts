@@ -39,7 +39,7 @@ export class ApiErrorWithHeaders extends ApiError {
 
 export function errorResponse(error: unknown): ApiResponse | null {
   if (error instanceof ValidationError || error instanceof ApiError) {
-    const name = error.name as ApiErrorName;
+    const name = error.name;
     const headers = error instanceof ApiErrorWithHeaders ? error.headers : {};
     return json(httpStatusOf(name), { error: { name, message: error.message, details: error.details ?? null } }, headers);
   }

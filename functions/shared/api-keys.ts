@@ -187,7 +187,7 @@ export class ApiKeyStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw new Error(`key ${keyId} was rotated concurrently; try again`);
+      if (isConditionFailure(error)) throw new Error(`key ${keyId} was rotated concurrently; try again`, { cause: error });
       throw error;
     }
     return { key_id: keyId, webhook_secret: webhookSecret, previous_webhook_secret_expires_at: previousExpiresAt };

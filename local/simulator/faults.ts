@@ -106,7 +106,7 @@ export class FaultPlan {
     const directive = this.directives[index];
     if (directive === undefined) return undefined;
     this.used[index] = (this.used[index] ?? 0) + 1;
-    return directive.fault as FaultOf<K>;
+    return directive.fault;
   }
 }
 

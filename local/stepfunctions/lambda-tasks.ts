@@ -54,7 +54,7 @@ function findHandler(reference: string, handlers: Record<string, LocalTaskHandle
 async function invokeLikeLambda(handler: LocalTaskHandler, event: unknown): Promise<JsonValue> {
   try {
     const result = await handler(JSON.parse(JSON.stringify(event ?? null)));
-    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as JsonValue);
   } catch (error) {
     if (error instanceof Error) throw new LambdaInvocationFailure(error.name, error.message);
     throw new LambdaInvocationFailure('Error', String(error));

@@ -38,11 +38,11 @@ async function nagApp(): Promise<App> {
 
 /** Synthesizes, and returns the violations of the validation report (synthesis throws when there are any). */
 async function violationsOf(app: App): Promise<Violation[]> {
-  let failure: unknown;
+  let failure: Error | undefined;
   try {
     app.synth();
   } catch (error) {
-    failure = error;
+    failure = error as Error;
   }
   const report = JSON.parse(await readFile(join(app.outdir, 'validation-report.json'), 'utf8')) as {
     pluginReports: Array<{ violations: Violation[] }>;

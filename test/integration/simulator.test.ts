@@ -74,7 +74,7 @@ function getStatus(
   options: { path?: string; headers?: Record<string, string> } = {},
 ): Promise<Response> {
   const query = new URLSearchParams({ generation_id: id });
-  return fetch(`${simulator.baseUrl}${options.path ?? GENERATIONS}?${query}`, {
+  return fetch(`${simulator.baseUrl}${options.path ?? GENERATIONS}?${query.toString()}`, {
     headers: options.headers ?? AUTH,
   });
 }

@@ -35,7 +35,7 @@ export async function startDevProcess(env: NodeJS.ProcessEnv, timeoutMs = 60_000
     }, timeoutMs, 100);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n${output}`);
+    throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
   }
   return {
     child,

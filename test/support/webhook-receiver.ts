@@ -22,7 +22,7 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
   const respondWith: number[] = [];
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => void (async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
@@ -36,7 +36,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
     received.push({ path: req.url ?? '/', headers, body, json, receivedAt: Date.now() });
     res.writeHead(respondWith.shift() ?? 200).end('ok');
-  });
+  })());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

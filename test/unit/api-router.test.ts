@@ -25,12 +25,11 @@ const request = (method: string, path: string, headers: Record<string, string> =
 });
 
 function router(overrides: { take?: (keyId: string) => Promise<void>; get?: () => Promise<unknown> } = {}) {
-  const generations = {
-    get: vi.fn(overrides.get ?? (async () => ({ id: 'gen_1' }))),
-    list: vi.fn(async () => ({ data: [], next_cursor: null })),
-  } as unknown as GenerationRoutes;
+  const get = vi.fn(overrides.get ?? (async () => ({ id: 'gen_1' })));
+  const list = vi.fn(async () => ({ data: [], next_cursor: null }));
+  const generations = { get, list } as unknown as GenerationRoutes;
   return {
-    generations,
+    generations: { get, list },
     route: createRouter({
       authenticate: async (token) => (token === 'rk_good' ? caller : null),
       rateLimiter: { take: overrides.take ?? (async () => undefined) },

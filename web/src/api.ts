@@ -64,7 +64,7 @@ export class ReelhookApi {
       throw new ApiFailure('NetworkError', `the reelhook server did not answer (${(error as Error).message})`, 0);
     }
     const text = await response.text();
-    let payload: unknown = null;
+    let payload: unknown;
     try {
       payload = text ? JSON.parse(text) : null;
     } catch {
@@ -85,6 +85,7 @@ function failureOf(payload: unknown, status: number): ApiFailure {
 function issuesOf(details: unknown): FieldIssue[] {
   if (!Array.isArray(details)) return [];
   return details.filter(
-    (issue): issue is FieldIssue => typeof issue?.field === 'string' && typeof issue?.message === 'string',
+    (issue: { field?: unknown; message?: unknown } | null): issue is FieldIssue =>
+      typeof issue?.field === 'string' && typeof issue?.message === 'string',
   );
 }

@@ -17,7 +17,7 @@ export interface FieldControl {
   /** What the user entered, carried over when another model is chosen. */
   state(): unknown;
   restore(state: unknown): void;
-  showIssue(message: string | null): void;
+  showIssue: (message: string | null) => void;
   focus(): void;
 }
 
@@ -44,7 +44,7 @@ function labelledField(
   required: boolean,
   input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
   hint: string | null,
-): { element: HTMLElement; showIssue(message: string | null): void } {
+): { element: HTMLElement; showIssue: (message: string | null) => void } {
   const id = uniqueId(`field-${name.replace(/\W/g, '-')}`);
   input.id = id;
   input.name = name;
@@ -84,7 +84,7 @@ function helpText(schema: JsonSchema, hint: string | null): string {
 
 function formatDefault(value: unknown): string {
   if (Array.isArray(value)) return value.join(', ');
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return typeof value === 'object' ? JSON.stringify(value) : `${value as string | number | boolean}`;
 }
 
 /** One of a fixed set: the registry's enums (duration's 5 | 10 | "5" | "10" shows as 5 and 10 and is sent as a number). */
@@ -97,7 +97,7 @@ function choiceControl(name: string, schema: JsonSchema, required: boolean): Fie
     {},
     // Without a default, "not set" must stay choosable so the field can be left out.
     hasDefault ? null : el('option', { value: '' }, required ? 'Choose…' : '(not set)'),
-    ...labels.map((label) => el('option', { value: label, selected: hasDefault && String(schema.default) === label }, label)),
+    ...labels.map((label) => el('option', { value: label, selected: hasDefault && formatDefault(schema.default) === label }, label)),
   );
   const field = labelledField(name, schema, required, select, null);
   return {
@@ -121,7 +121,7 @@ function numberControl(name: string, schema: JsonSchema, required: boolean): Fie
     type: 'text',
     inputmode: integer ? 'numeric' : 'decimal',
     autocomplete: 'off',
-    placeholder: schema.default === undefined ? null : String(schema.default),
+    placeholder: schema.default === undefined ? null : formatDefault(schema.default),
   });
   const range = schema.minimum !== undefined && schema.maximum !== undefined ? `${integer ? 'An integer' : 'A number'} from ${schema.minimum} to ${schema.maximum}.` : null;
   return singleInput(name, schema, required, input, range, (text) => {
@@ -229,7 +229,7 @@ function fieldGroup(
   name: string,
   schema: JsonSchema,
   content: HTMLElement[],
-): { element: HTMLElement; showIssue(message: string | null): void } {
+): { element: HTMLElement; showIssue: (message: string | null) => void } {
   const id = uniqueId(`group-${name}`);
   const help = helpText(schema, null);
   const error = el('p', { class: 'field-error', id: `${id}-error`, hidden: true });

@@ -103,7 +103,7 @@ export class GenerationCard {
 
 function summaryOf(record: Generation): Node[] {
   const params = Object.entries(record.params)
-    .map(([name, value]) => `${name} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+    .map(([name, value]) => `${name} ${typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean)}`)
     .join(' · ');
   return [
     el(

@@ -5,7 +5,7 @@
 import { ApiFailure, type Generation, type ReelhookApi } from './api.js';
 import { el } from './dom.js';
 import { createFieldControl, type FieldControl } from './form-fields.js';
-import { modelForms, type ModelForm } from './schema.js';
+import { modelForms } from './schema.js';
 
 export interface GenerationFormOptions {
   api: ReelhookApi;
@@ -47,7 +47,8 @@ export function createGenerationForm(options: GenerationFormOptions): HTMLElemen
   };
 
   const showModel = (model: string): void => {
-    const chosen = forms.find((candidate) => candidate.model === model) ?? (forms[0] as ModelForm);
+    const chosen = forms.find((candidate) => candidate.model === model) ?? forms[0];
+    if (chosen === undefined) return;
     // Whatever was typed into a field the new model also has stays.
     const entered = new Map(controls.map((control) => [control.name, control.state()]));
     controls = chosen.fields.map((field) => createFieldControl(field.name, field.schema, field.required));
