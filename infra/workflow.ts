@@ -64,6 +64,16 @@ const EVENT_PUBLISH_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+/** 5 s doubling to 1 h between attempts: 30 attempts span about 26 h. */
+const NOTIFY_STEP_RETRY: RetryProps = {
+  errors: [Errors.ALL],
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxAttempts: 30,
+  maxDelay: Duration.hours(1),
+  jitterStrategy: JitterType.FULL,
+};
+
 function stepRetry(error: GenerationErrorName, retry: Omit<RetryProps, 'errors' | 'jitterStrategy'>): RetryProps {
   if (!RETRYABLE_STEP_ERRORS.includes(error)) {
     throw new Error(`${error} is not a retryable step error (RETRYABLE_STEP_ERRORS)`);
@@ -224,6 +234,10 @@ export class ReelhookWorkflow extends Construct {
         }),
       )
       .otherwise(Succeed.jsonPath(this, 'Generation Completed'));
+    // A crash or a fault of the notify step itself (DynamoDB, presigning, a runtime exit) is
+    // not the receiver's answer: the attempt runs again, for about as long as the webhook
+    // schedule, before the execution gives the delivery up.
+    notify.addRetry(NOTIFY_STEP_RETRY);
     notify.addCatch(outcome, { resultPath: '$.delivery_error', errors: [Errors.ALL] });
     const waitForCallbackRetry = Wait.jsonPath(this, 'Wait For Callback Retry', {
       time: WaitTime.timestampPath('$.delivery.next_attempt_at'),

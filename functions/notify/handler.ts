@@ -3,8 +3,9 @@
  * the next attempt time live in the record and in the state machine, so a crash or a
  * restart loses no pending delivery; every attempt carries the same webhook-id.
  *
- * Only the event the record names is sent: a later event (generation.completed after
- * generation.started) replaces it, and a run still retrying the earlier one stops.
+ * The record names the event it shows; an earlier event still pending when a later one
+ * came (generation.started, then the outcome) is kept as `superseded`, and its own run
+ * goes on retrying it there.
  */
 import { ApiKeyStore } from '#shared/api-keys.js';
 import { callbackPolicyFromEnv } from '#shared/callback-policy.js';
@@ -14,7 +15,8 @@ import { GenerationStore } from '#shared/generation-store.js';
 import { createLogger } from '#shared/logger.js';
 import { recordCallbackAttempt, tracedHandler } from '#shared/observability.js';
 import { waitScaleFromEnv, waitUntil } from '#shared/polling.js';
-import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
+import { deliveryOf } from '#shared/notification.js';
+import { toPublicGeneration, type GenerationItem, type WebhookEventType } from '#shared/record.js';
 import { createS3Client } from '#shared/s3-client.js';
 import { loadGeneration, type DeliveryPlan, type NotifyInput } from '#shared/steps.js';
 import { presignVideoUrl } from '#shared/video-url.js';
@@ -31,46 +33,49 @@ const logger = createLogger('notify');
 export const handler = tracedHandler('notify', async (event: NotifyInput): Promise<DeliveryPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
-  const callback = item.callback;
-  if (callback.state !== 'pending' || !callback.url || callback.webhook_id !== event.notification.webhook_id) {
-    return { done: true };
-  }
+  const url = item.callback.url;
+  const found = deliveryOf(item.callback, event.notification.webhook_id);
+  const eventType = found?.delivery.event_type ?? null;
+  if (url === null || found === null || found.delivery.state !== 'pending' || eventType === null) return { done: true };
+  const { slot, delivery } = found;
+  const webhookId = event.notification.webhook_id;
   const key = await keys.getById(item.owner);
   if (!key) {
     logger.warn('the API key that owns this generation no longer exists; dropping its webhook');
-    await store.recordCallbackAttempt(item.id, callback.webhook_id, { state: 'failed', attempts: callback.attempts, last_status_code: null, last_attempt_at: new Date().toISOString() });
+    await store.recordCallbackAttempt(item.id, webhookId, { state: 'failed', attempts: delivery.attempts, last_status_code: null, last_attempt_at: new Date().toISOString() }, slot);
     return { done: true };
   }
 
   const body = JSON.stringify({
-    type: callback.event_type,
-    timestamp: eventTimestamp(item),
+    type: eventType,
+    timestamp: eventTimestamp(item, eventType),
     data: toPublicGeneration(item, await presignVideoUrl(s3, item.video)),
   });
   const result = await deliverWebhook({
-    url: callback.url,
-    webhookId: callback.webhook_id,
+    url,
+    webhookId,
     body,
     secrets: signingSecrets(key),
     policy: callbackPolicy,
   });
   recordCallbackAttempt(result.delivered);
-  const attempts = callback.attempts + 1;
+  const attempts = delivery.attempts + 1;
   const now = Date.now();
   const at = new Date(now).toISOString();
-  // A refused target stays refused, and a 410 means "never again": neither is retried.
-  const settled = result.delivered || result.gone || result.refused;
+  // A refused target stays refused. Any other answer but a 2xx, 410 Gone included, is
+  // retried: the contract promises retries for everything else.
+  const settled = result.delivered || result.refused;
   const delay = settled ? null : nextRetryDelaySeconds(attempts, result.retryAfterSeconds);
   const state = result.delivered ? 'delivered' : delay === null ? 'failed' : 'pending';
-  const attemptLog = { attempt: attempts, event_type: callback.event_type, status_code: result.statusCode, state, failure: result.failure };
+  const attemptLog = { attempt: attempts, event_type: eventType, status_code: result.statusCode, state, failure: result.failure };
   if (result.refused) logger.warn('webhook refused by the callback policy', { ...attemptLog, policy: callbackPolicy });
   else logger.info('webhook attempt', attemptLog);
-  await store.recordCallbackAttempt(item.id, callback.webhook_id, { state, attempts, last_status_code: result.statusCode, last_attempt_at: at });
+  await store.recordCallbackAttempt(item.id, webhookId, { state, attempts, last_status_code: result.statusCode, last_attempt_at: at }, slot);
   return delay === null ? { done: true } : { done: false, next_attempt_at: waitUntil(delay, waitScale, now) };
 });
 
 /** When the delivered event happened: the provider's acceptance for `started`, the outcome otherwise. */
-function eventTimestamp(item: GenerationItem): string {
-  if (item.callback.event_type === 'generation.started') return item.timeline.provider_accepted ?? item.updated_at;
+function eventTimestamp(item: GenerationItem, eventType: WebhookEventType): string {
+  if (eventType === 'generation.started') return item.timeline.provider_accepted ?? item.updated_at;
   return item.completed_at ?? item.updated_at;
 }

@@ -13,7 +13,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { isConditionFailure, setExpression } from './dynamo.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { TableLayout } from './table-layout.js';
-import { generationKey, ownerIndexKey, type CallbackInfo, type GenerationItem, type GenerationStatus, type StoredVideo } from './record.js';
+import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type StoredVideo } from './record.js';
 
 export class GenerationStore {
   constructor(
@@ -187,24 +187,29 @@ export class GenerationStore {
     });
   }
 
-  /** Records one delivery attempt of the event identified by `webhookId` (a stale attempt of an older event is ignored). */
+  /**
+   * Records one delivery attempt of the event identified by `webhookId`, kept in `slot`
+   * (the shown delivery, or a superseded one); an attempt of an event no longer there is ignored.
+   */
   async recordCallbackAttempt(
     id: string,
     webhookId: string,
     attempt: Pick<CallbackInfo, 'state' | 'attempts' | 'last_status_code' | 'last_attempt_at'>,
+    slot: DeliverySlot = 'callback',
   ): Promise<GenerationItem | null> {
     const update = setExpression(
       {
-        'callback.state': attempt.state,
-        'callback.attempts': attempt.attempts,
-        'callback.last_status_code': attempt.last_status_code,
-        'callback.last_attempt_at': attempt.last_attempt_at,
-        ...(attempt.state === 'delivered' ? { 'timeline.notified': attempt.last_attempt_at } : {}),
+        [`${slot}.state`]: attempt.state,
+        [`${slot}.attempts`]: attempt.attempts,
+        [`${slot}.last_status_code`]: attempt.last_status_code,
+        [`${slot}.last_attempt_at`]: attempt.last_attempt_at,
+        ...(attempt.state === 'delivered' && slot === 'callback' ? { 'timeline.notified': attempt.last_attempt_at } : {}),
         updated_at: attempt.last_attempt_at ?? new Date().toISOString(),
       },
       { ':webhookId': webhookId },
     );
-    return this.conditionalUpdate(id, update, '#cb.webhook_id = :webhookId', { '#cb': 'callback' });
+    const condition = slot === 'callback' ? '#cb.webhook_id = :webhookId' : '#cb.superseded.webhook_id = :webhookId';
+    return this.conditionalUpdate(id, update, condition, { '#cb': 'callback' });
   }
 
   private transition(

@@ -4,21 +4,42 @@
  * redelivery), so an event has one webhook-id and one shape whichever path made it.
  */
 import { webhookIdFor } from './ids.js';
-import type { CallbackInfo, GenerationItem, WebhookEventType } from './record.js';
+import type { CallbackInfo, DeliverySlot, GenerationItem, SupersededDelivery, WebhookEventType } from './record.js';
 import type { Notification } from './steps.js';
 
-/** The callback state of a new event: pending when the caller asked for it, with a fresh attempt count. */
+/**
+ * The callback state once `eventType` happens. An event the caller asked for becomes the
+ * delivery the record shows, pending with a fresh attempt count; an earlier event still
+ * pending then moves to `superseded` and keeps its own retries. An event the caller did
+ * not ask for changes nothing, so the record keeps showing the delivery that was made.
+ */
 export function callbackFor(item: GenerationItem, eventType: WebhookEventType): CallbackInfo {
-  const wanted = item.callback.url !== null && item.callback.events.includes(eventType);
+  const current = item.callback;
+  const wanted = current.url !== null && current.events.includes(eventType);
+  if (!wanted) return current;
+  const webhookId = webhookIdFor(item.id, eventType);
+  const earlierPending = current.state === 'pending' && current.webhook_id !== null && current.webhook_id !== webhookId;
   return {
-    ...item.callback,
-    state: wanted ? 'pending' : 'none',
+    ...current,
+    state: 'pending',
     attempts: 0,
     last_status_code: null,
     last_attempt_at: null,
-    webhook_id: webhookIdFor(item.id, eventType),
+    webhook_id: webhookId,
     event_type: eventType,
+    superseded: earlierPending ? supersededOf(current) : (current.superseded ?? null),
   };
+}
+
+function supersededOf({ webhook_id, event_type, state, attempts, last_status_code, last_attempt_at }: CallbackInfo): SupersededDelivery {
+  return { webhook_id, event_type, state, attempts, last_status_code, last_attempt_at };
+}
+
+/** The delivery of `webhookId` in the record, and where it is kept; null when the record has none. */
+export function deliveryOf(callback: CallbackInfo, webhookId: string): { slot: DeliverySlot; delivery: SupersededDelivery } | null {
+  if (callback.webhook_id === webhookId) return { slot: 'callback', delivery: callback };
+  if (callback.superseded?.webhook_id === webhookId) return { slot: 'callback.superseded', delivery: callback.superseded };
+  return null;
 }
 
 /** The event to deliver for a finished generation, as the delivery loop of the state machine takes it. */

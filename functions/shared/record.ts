@@ -22,7 +22,18 @@ export interface CallbackInfo {
   webhook_id: string | null;
   event_type: WebhookEventType | null;
   last_attempt_at: string | null;
+  /**
+   * An earlier event (generation.started) whose delivery was still pending when the
+   * outcome's event took its place: it keeps being retried here, unseen in the public
+   * record, so no pending delivery is dropped. Absent on records written before it existed.
+   */
+  superseded?: SupersededDelivery | null;
 }
+
+export type SupersededDelivery = Pick<CallbackInfo, 'webhook_id' | 'event_type' | 'state' | 'attempts' | 'last_status_code' | 'last_attempt_at'>;
+
+/** Where in the record a delivery's state lives. */
+export type DeliverySlot = 'callback' | 'callback.superseded';
 
 /** A generation as stored (DynamoDB item). Internal fields never leave the API. */
 export interface GenerationItem {

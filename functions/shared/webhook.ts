@@ -59,8 +59,6 @@ export interface DeliveryResult {
   statusCode: number | null;
   /** Seconds the receiver asked us to wait (Retry-After on 429/503). */
   retryAfterSeconds: number | null;
-  /** The receiver said never again (410 Gone). */
-  gone: boolean;
   /** The callback policy refused the target: waiting will not change that. */
   refused: boolean;
   /** What went wrong, for logs; never contains the body or the secret. */
@@ -83,7 +81,6 @@ const notDelivered = (failure: string, more: Partial<DeliveryResult> = {}): Deli
   delivered: false,
   statusCode: null,
   retryAfterSeconds: null,
-  gone: false,
   refused: false,
   failure,
   ...more,
@@ -112,7 +109,6 @@ export async function deliverWebhook(request: DeliveryRequest): Promise<Delivery
     delivered,
     statusCode: status,
     retryAfterSeconds: status === 429 || status === 503 ? parseRetryAfter(answer.retryAfter) : null,
-    gone: status === 410,
     refused: false,
     failure: delivered ? null : `receiver answered ${status}`,
   };

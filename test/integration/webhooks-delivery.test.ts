@@ -79,12 +79,12 @@ describe('webhook delivery', () => {
     expect(stack.engine.describeExecution(executionArn(id)).status).toBe('SUCCEEDED');
   });
 
-  it('stops at once when the receiver answers 410 Gone', async () => {
+  it('retries after 410 Gone like any other non-2xx answer', async () => {
     receiver.respondWith.push(410);
     const id = await generate('/gone');
     const record = await settled(id);
-    expect(record.callback).toMatchObject({ state: 'failed', attempts: 1, last_status_code: 410 });
-    expect(hooksFor(id)).toHaveLength(1);
+    expect(record.callback).toMatchObject({ state: 'delivered', attempts: 2, last_status_code: 200 });
+    expect(hooksFor(id)).toHaveLength(2);
   });
 
   it('does not follow a redirect: a 3xx is a failed attempt', async () => {
@@ -116,6 +116,9 @@ describe('webhook delivery', () => {
     await waitFor(async () => ((await call('GET', `/v2/video/generations/${id}`)).json.status === 'completed' ? true : undefined), 20_000);
     await waitFor(() => (stack.engine.listExecutions('RUNNING').some((execution) => execution.name.startsWith(id)) ? undefined : true), 5_000);
     expect(hooksFor(id).map((hook) => hook.json.type)).toEqual(['generation.started']);
+    // The outcome nobody asked for leaves the record showing the delivery that was made.
+    const { json } = await call('GET', `/v2/video/generations/${id}`);
+    expect(json.callback).toMatchObject({ state: 'delivered', attempts: 1, last_status_code: 200 });
   });
 
   it('redelivers a settled webhook with the same webhook-id', async () => {

@@ -138,13 +138,13 @@ describe('deliverWebhook', () => {
     expect(requests.some((request) => request.path === '/elsewhere')).toBe(false);
   });
 
-  it('reports Retry-After on 429 and 503, and 410 as gone', async () => {
+  it('reports Retry-After on 429 and 503', async () => {
     answers.push({ status: 429, headers: { 'retry-after': '3' } });
     expect(await send()).toMatchObject({ delivered: false, retryAfterSeconds: 3 });
     answers.push({ status: 503, headers: { 'retry-after': '9' } });
     expect(await send()).toMatchObject({ delivered: false, retryAfterSeconds: 9 });
     answers.push({ status: 410 });
-    expect(await send()).toMatchObject({ delivered: false, gone: true });
+    expect(await send()).toMatchObject({ delivered: false, statusCode: 410, retryAfterSeconds: null });
   });
 
   it('reads at most 64 KiB of a large answer', async () => {
