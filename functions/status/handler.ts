@@ -64,16 +64,18 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
       await learnDuration(item, now, event.poll.wait_seconds);
       return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
     }
+    // Recorded like any poll, so the record's provider.status says what the provider said.
+    await recordPoll(null);
     const missing = (event.poll.missing_url_checks ?? 0) + 1;
     if (missing > MISSING_URL_CHECKS) throw new ProviderFailed('the provider reported completed but gave no video URL');
     return { status: 'pending', polls, missing_url_checks: missing, wait_seconds: MISSING_URL_WAIT_SECONDS, next_check_at: waitUntil(MISSING_URL_WAIT_SECONDS, waitScale, now) };
   }
 
   // queued, generating, or a pending value we do not know (waiting, active…): keep polling.
+  await recordPoll(null);
   if (remainingSeconds <= 0) {
     throw new TimedOut(`the provider had not finished ${item.timeout_seconds} s after the generation was accepted`);
   }
-  await recordPoll(null);
   const accepted = Date.parse(item.timeline.provider_accepted ?? item.created_at);
   const waitSeconds = await planNextCheck({
     model: item.model,

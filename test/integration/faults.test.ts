@@ -29,7 +29,7 @@ const TERMINAL_TIMEOUT_MS = 45_000;
 
 type Expected =
   | { status: 'completed' }
-  | { status: 'error'; error: string; message?: RegExp };
+  | { status: 'error'; error: string; message?: RegExp; providerStatus?: string };
 
 interface FaultCase {
   /** The test name: the fault, then what reelhook does about it. */
@@ -119,7 +119,8 @@ const CASES: FaultCase[] = [
   {
     title: 'status-no-url (persistent): ends in ProviderFailed after a few re-checks',
     directives: '[sim:status-no-url]',
-    expected: { status: 'error', error: 'ProviderFailed', message: /no video URL/ },
+    // The record shows what the provider last said, not the status before it.
+    expected: { status: 'error', error: 'ProviderFailed', message: /no video URL/, providerStatus: 'completed' },
   },
   {
     title: 'video-503 (transient): retries the download and stores the exact video',
@@ -255,6 +256,7 @@ describe('each simulator fault mode, through the whole stack', () => {
         expect(record.video).toBeNull();
         expect(record.error.name).toBe(expected.error);
         if (expected.message) expect(record.error.message).toMatch(expected.message);
+        if (expected.providerStatus) expect(record.provider.status).toBe(expected.providerStatus);
         expect(record.timeline.failed).toEqual(expect.any(String));
         await assertNoObject(id);
       }
