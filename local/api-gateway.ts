@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ApiError } from '#shared/errors.js';
+import { errorResponse, internalErrorResponse, type ApiResponse } from '../functions/api/http.js';
 import { createDashboard } from './dashboard.js';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -28,15 +30,19 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: { port
       if (await dashboard(req, res)) return;
       const body = await readBody(req);
       if (body === null) {
-        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Request Entity Too Large' }));
+        // In AWS, API Gateway's own limit answers first (its own body, not this one); locally
+        // it answers in the contract's error shape like every other non-2xx.
+        const tooLarge = new ApiError('PayloadTooLarge', `the body is over the gateway's limit of ${GATEWAY_MAX_BODY_BYTES} bytes`);
+        send(res, errorResponse(tooLarge)!);
         return;
       }
       const result = await handler(toEvent(req, body));
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.body ?? '');
     } catch {
+      // As with API Gateway's own 500, the handler never answered; here too in the contract's shape.
       if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+      else send(res, internalErrorResponse());
     }
   };
   const server = createServer((req, res) => void serve(req, res));
@@ -52,6 +58,10 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: { port
         server.closeIdleConnections();
       }),
   };
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  res.writeHead(response.statusCode, response.headers).end(response.body);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | null> {

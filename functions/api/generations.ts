@@ -7,8 +7,9 @@ import type { ApiKeyRecord } from '#shared/api-keys.js';
 import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
 import { EventDetailType, type GenerationEvents } from '#shared/events.js';
 import { GenerationExecutions } from '#shared/executions.js';
+import { isId } from '#shared/ids.js';
 import { callbackFor, notificationOf } from '#shared/notification.js';
-import { ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/record.js';
+import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/record.js';
 import { TableLayout } from '#shared/table-layout.js';
 import { presignVideoUrl } from '#shared/video-url.js';
 import { GenerationAcceptance, type GenerationAcceptanceDeps } from './acceptance.js';
@@ -108,6 +109,8 @@ export class GenerationRoutes {
   }
 
   private async owned(caller: ApiKeyRecord, id: string): Promise<GenerationItem> {
+    // A malformed id is never looked up: it cannot exist, and an oversized one would make DynamoDB fail.
+    if (!isId('gen', id)) throw notFound(`generation ${shown(id)}`);
     const item = await this.deps.store.get(id);
     if (!item || item.owner !== caller.key_id) throw notFound(`generation ${id}`);
     return item;
@@ -117,6 +120,10 @@ export class GenerationRoutes {
     return toPublicGeneration(item, await presignVideoUrl(this.deps.s3, item.video));
   }
 }
+
+const MAX_SHOWN_ID_CHARS = 64;
+/** The id as echoed in an error: a huge one is cut short rather than sent back whole. */
+const shown = (id: string): string => (id.length > MAX_SHOWN_ID_CHARS ? `${id.slice(0, MAX_SHOWN_ID_CHARS)}…` : id);
 
 function parseListQuery(
   query: Record<string, string>,
@@ -134,13 +141,24 @@ function parseListQuery(
   let startKey: Record<string, unknown> | undefined;
   if (query.cursor !== undefined) {
     startKey = decodeCursor(query.cursor);
-    // A cursor is only good for the tenant it was issued to.
-    if (!startKey || startKey[TableLayout.ownerIndex.partitionKey] !== ownerIndexKey(owner)) {
+    // A cursor is only good for the tenant it was issued to, and only as the key of one of its records.
+    if (!startKey || startKey[TableLayout.ownerIndex.partitionKey] !== ownerIndexKey(owner) || !isRecordKey(startKey)) {
       issues.push({ field: 'cursor', message: 'is not a cursor returned by this endpoint' });
     }
   }
   if (issues.length > 0) throw new ValidationError(issues);
   return { limit, status, startKey };
+}
+
+const CREATED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The keys a record of ours has (see newGenerationItem); a forged, oversized one would make DynamoDB fail. */
+function isRecordKey(key: Record<string, unknown>): boolean {
+  const pk = String(key[TableLayout.partitionKey]);
+  const id = pk.slice(generationKey('').length);
+  if (pk !== generationKey(id) || !isId('gen', id)) return false;
+  const sortKey = String(key[TableLayout.ownerIndex.sortKey]);
+  return sortKey.endsWith(`#${id}`) && CREATED_AT.test(sortKey.slice(0, -id.length - 1));
 }
 
 const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key)).toString('base64url');

@@ -61,15 +61,22 @@ export type Route = PublicRoute | AuthenticatedRoute;
 const createGeneration: AuthenticatedRoute['answer'] = async ({ request, deps }, caller) =>
   json(200, await deps.generations.create(caller, readJsonBody(request), request.headers['idempotency-key']));
 
+/** `?generation_id=` as sent: undefined when absent; present but empty is a caller error on every path. */
+function queryGenerationId(query: Record<string, string>): string | undefined {
+  const id = query.generation_id;
+  if (id === '') throw new ValidationError([{ field: 'generation_id', message: 'must not be empty' }]);
+  return id;
+}
+
 /** The AI/ML API reads a generation with `?generation_id=`; without it reelhook lists. */
 const getOrList: AuthenticatedRoute['answer'] = async ({ request, deps }, caller) => {
-  const id = request.query.generation_id;
+  const id = queryGenerationId(request.query);
   return json(200, id !== undefined ? await deps.generations.get(caller, id) : await deps.generations.list(caller, request.query));
 };
 
 const getByQuery: AuthenticatedRoute['answer'] = async ({ request, deps }, caller) => {
-  const id = request.query.generation_id;
-  if (!id) throw new ValidationError([{ field: 'generation_id', message: 'is required' }]);
+  const id = queryGenerationId(request.query);
+  if (id === undefined) throw new ValidationError([{ field: 'generation_id', message: 'is required' }]);
   return json(200, await deps.generations.get(caller, id));
 };
 

@@ -40,9 +40,10 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 const prompt = z
   .string({ error: expecting('a string') })
+  // Kept exactly as sent (record and provider); only blank-ness looks past the whitespace.
   .check(
-    z.trim(),
     z.minLength(1, { error: 'must not be empty' }),
+    z.refine((value) => value === '' || value.trim() !== '', { error: 'must not be empty' }),
     z.maxLength(MAX_PROMPT_CHARS, { error: `must be at most ${MAX_PROMPT_CHARS} characters` }),
     z.meta({ description: 'The text description of the scene, subject, or action to generate in the video.' }),
   );
@@ -65,13 +66,11 @@ const callbackEventList = z
   .array(z.enum(CALLBACK_EVENT_TYPES, { error: `must be one of ${CALLBACK_EVENT_TYPES.join(', ')}` }), {
     error: expecting(`an array of ${CALLBACK_EVENT_TYPES.join(', ')}`),
   })
-  .check(
-    z.minLength(1, { error: 'must not be empty' }),
-    z.refine((events) => new Set(events).size === events.length, { error: 'must not list an event twice' }),
-  );
+  // [] is a valid subset: no webhook at all for this generation (its callback stays `none`).
+  .check(z.refine((events) => new Set(events).size === events.length, { error: 'must not list an event twice' }));
 const callbackEvents = z
   ._default(callbackEventList, () => [...DEFAULT_CALLBACK_EVENTS])
-  .check(z.meta({ description: 'The events delivered to callback_url.' }));
+  .check(z.meta({ description: 'The events delivered to callback_url; an empty list delivers none.' }));
 
 /** A custom check rather than z.record: z.record rebuilds the object and would drop a `__proto__` key. */
 const metadataObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' }).check(

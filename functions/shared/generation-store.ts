@@ -65,9 +65,9 @@ export class GenerationStore {
   }
 
   /**
-   * A tenant's generations, newest first, from the owner index. `Limit` is the
-   * number still wanted, so a page never evaluates past the last item returned and
-   * `LastEvaluatedKey` is an exact resume point even with a status filter.
+   * A tenant's generations, newest first, from the owner index. It reads until one item
+   * past the page is found (or the index ends), so `lastKey` is null exactly when nothing
+   * follows; otherwise it is the key of the page's last item, the resume point.
    */
   async listByOwner(
     owner: string,
@@ -90,14 +90,17 @@ export class GenerationStore {
             ...(options.status ? { ':status': options.status } : {}),
           },
           ScanIndexForward: false,
-          Limit: options.limit - items.length,
+          // One more than the page: finding it is how we know another page exists.
+          Limit: options.limit + 1 - items.length,
           ExclusiveStartKey: startKey,
         }),
       );
       items.push(...((page.Items ?? []) as GenerationItem[]));
       startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < options.limit);
-    return { items, lastKey: startKey ?? null };
+    } while (startKey && items.length <= options.limit);
+    if (items.length <= options.limit) return { items, lastKey: null };
+    const page = items.slice(0, options.limit);
+    return { items: page, lastKey: indexKeyOf(page[page.length - 1]!) };
   }
 
   /** The provider accepted the job: its id is stored the moment it is known. */
@@ -247,6 +250,13 @@ export class GenerationStore {
     }
   }
 }
+
+/** An owner-index item's key (table key plus index key), as DynamoDB's LastEvaluatedKey has it. */
+const indexKeyOf = (item: GenerationItem): Record<string, unknown> => ({
+  [TableLayout.partitionKey]: item.pk,
+  [TableLayout.ownerIndex.partitionKey]: item.gsi1pk,
+  [TableLayout.ownerIndex.sortKey]: item.gsi1sk,
+});
 
 const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 

@@ -19,6 +19,16 @@ export function newId(prefix: string, now: number = Date.now()): string {
   return `${prefix}_${time}${tail}`;
 }
 
+const ID_BODY = new RegExp(`^[${CROCKFORD}]{26}$`);
+
+/**
+ * Whether `value` has the shape newId(prefix) makes. The API checks a caller's id with
+ * it first: an id that cannot exist is unknown, and DynamoDB refuses oversized keys.
+ */
+export function isId(prefix: string, value: string): boolean {
+  return value.startsWith(`${prefix}_`) && ID_BODY.test(value.slice(prefix.length + 1));
+}
+
 /** Deterministic per (generation, event), so a re-run step re-sends the same webhook-id. */
 export function webhookIdFor(generationId: string, eventType: string): string {
   return `msg_${generationId.replace(/^gen_/, '')}_${eventType.replace(/^generation\./, '')}`;

@@ -14,6 +14,7 @@ import { generationKey } from '#shared/record.js';
 import { errorBodySchema, generationPageSchema, generationRecordSchema } from '../../functions/api/schemas.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const V16 = 'kling-video/v1.6/standard/text-to-video';
 const RETENTION_DAYS = 30;
@@ -22,8 +23,20 @@ let stack: LocalStack;
 let dataDir: string;
 let keys: ApiKeyStore;
 let teamB: IssuedApiKey;
+let receiver: WebhookReceiver;
+/** Every POST body this process sends, by URL: the provider client's requests among them. */
+const posted: Array<{ url: string; body: string }> = [];
+const realFetch = globalThis.fetch;
 
 beforeAll(async () => {
+  // Installed before the stack imports its handlers, so the provider client's fetch goes through it.
+  globalThis.fetch = async (input, init) => {
+    if (init?.method === 'POST' && typeof init.body === 'string') {
+      posted.push({ url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, body: init.body });
+    }
+    return realFetch(input, init);
+  };
+  receiver = await startWebhookReceiver();
   // These tests poll fast; the rate limit has its own test file.
   process.env.REELHOOK_RATE_LIMIT_PER_MINUTE = '0';
   // What a stack deployed with recordRetention: Duration.days(RETENTION_DAYS) hands the API.
@@ -35,6 +48,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  globalThis.fetch = realFetch;
+  await receiver?.close();
   await stack?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -93,6 +108,24 @@ describe('tenant isolation', () => {
     expect((await call('GET', `/v2/video/generations/${id}`)).status).toBe(200);
     const listed = await call('GET', '/v2/video/generations?limit=100', { key: teamB.api_key });
     expect(listed.json.data.map((item: { id: string }) => item.id)).not.toContain(id);
+  });
+
+  it('answers 404 NotFound for an id that cannot exist (too long, wrong shape) on every per-id route', async () => {
+    const long = `gen_${'x'.repeat(3000)}`;
+    for (const target of [long, 'y'.repeat(3000), `gen_${'0'.repeat(27)}`, '%F0%9F%8E%AC']) {
+      for (const [method, path] of [
+        ['GET', `/v2/video/generations/${target}`],
+        ['GET', `/v2/video/generations?generation_id=${target}`],
+        ['GET', `/v2/generate/video/kling/generation?generation_id=${target}`],
+        ['DELETE', `/v2/video/generations/${target}`],
+        ['POST', `/v2/video/generations/${target}/redeliver`],
+      ] as const) {
+        const answer = await call(method, path);
+        expect(answer.status, `${method} ${path.slice(0, 60)}`).toBe(404);
+        expectErrorShape(answer.json, 'NotFound');
+        expect(answer.json.error.message.length).toBeLessThan(100);
+      }
+    }
   });
 
   it("rejects a cursor issued to another key, naming the field", async () => {
@@ -195,6 +228,21 @@ describe('listing', () => {
     expect(seen).toEqual([...created].reverse());
   });
 
+  it('answers next_cursor null on a last page that is exactly full, with or without a filter', async () => {
+    const all = await call('GET', '/v2/video/generations?limit=5', { key: lister.api_key });
+    expect(all.json.data).toHaveLength(5);
+    expect(all.json.next_cursor).toBeNull();
+    const failed = await call('GET', '/v2/video/generations?status=error&limit=2', { key: lister.api_key });
+    expect(failed.json.data.map((item: { id: string }) => item.id)).toEqual([created[3], created[1]]);
+    expect(failed.json.next_cursor).toBeNull();
+    // A cursor ends the page at its last item: the next page starts right after it and is the last.
+    const first = await call('GET', '/v2/video/generations?limit=3', { key: lister.api_key });
+    expect(first.json.next_cursor).toEqual(expect.any(String));
+    const last = await call('GET', `/v2/video/generations?limit=2&cursor=${first.json.next_cursor}`, { key: lister.api_key });
+    expect(last.json.data.map((item: { id: string }) => item.id)).toEqual([created[1], created[0]]);
+    expect(last.json.next_cursor).toBeNull();
+  });
+
   it('filters by status', async () => {
     const failed = await call('GET', '/v2/video/generations?status=error', { key: lister.api_key });
     expect(failed.json.data.map((item: { id: string }) => item.id)).toEqual([created[3], created[1]]);
@@ -209,6 +257,23 @@ describe('listing', () => {
     const page = await call('GET', '/v2/video/generations', { key: lister.api_key });
     expect(page.json.data).toHaveLength(5);
     expect(page.json.next_cursor).toBeNull();
+  });
+
+  it('answers 400 for a forged cursor of the right owner whose key could not have come from a page', async () => {
+    const owner = `OWNER#${lister.key_id}`;
+    const id = created[2]!;
+    const forged = [
+      { pk: `GEN#${'x'.repeat(3000)}`, gsi1pk: owner, gsi1sk: `2026-01-01T00:00:00.000Z#${id}` },
+      { pk: `GEN#${id}`, gsi1pk: owner, gsi1sk: 'z'.repeat(3000) },
+      { pk: `GEN#${id}`, gsi1pk: owner, gsi1sk: '2026-01-01T00:00:00.000Z#gen_01jd0000000000000000000000' },
+    ];
+    for (const key of forged) {
+      const cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
+      const answer = await call('GET', `/v2/video/generations?cursor=${cursor}`, { key: lister.api_key });
+      expect(answer.status).toBe(400);
+      expectErrorShape(answer.json, 'ValidationError');
+      expect(answer.json.error.message).toMatch(/^cursor:/);
+    }
   });
 
   it('answers 400 naming the field for a bad limit, status or cursor', async () => {
@@ -274,6 +339,61 @@ describe('legacy aliases', () => {
   });
 });
 
+describe('an empty generation_id', () => {
+  it('answers 400 ValidationError naming generation_id on both read paths', async () => {
+    for (const path of ['/v2/video/generations?generation_id=', '/v2/generate/video/kling/generation?generation_id=']) {
+      const answer = await call('GET', path);
+      expect(answer.status, path).toBe(400);
+      expectErrorShape(answer.json, 'ValidationError');
+      expect(answer.json.error.message, path).toMatch(/^generation_id:/);
+    }
+  });
+});
+
+describe('callback_events: []', () => {
+  it('is accepted and delivers no webhook: the callback stays none', async () => {
+    const silent = await call('POST', '/v2/video/generations', {
+      body: body('A silent film', { callback_url: `${receiver.url}/silent`, callback_events: [] }),
+    });
+    expect(silent.status).toBe(200);
+    const done = await waitForTerminal(silent.json.id);
+    expect(done.status).toBe('completed');
+    // A generation with the default events to the same receiver, finished after it: once its
+    // webhook arrived, the silent one's notify step has long run.
+    const loud = await call('POST', '/v2/video/generations', { body: body('A loud film', { callback_url: `${receiver.url}/loud` }) });
+    await waitFor(() => (receiver.received.some((hook) => hook.path === '/loud') ? true : undefined), 30_000);
+    expect(receiver.received.filter((hook) => hook.path === '/silent')).toEqual([]);
+    const after = await call('GET', `/v2/video/generations/${silent.json.id}`);
+    expect(after.json.callback).toEqual({ url: `${receiver.url}/silent`, state: 'none', attempts: 0, last_status_code: null });
+    expect((await waitForTerminal(loud.json.id)).callback.url).toBe(`${receiver.url}/loud`);
+  });
+});
+
+describe('the prompt', () => {
+  it('is kept exactly as sent, in the record and in the request to the provider', async () => {
+    const prompt = '  A lighthouse in fog \n';
+    const created = await call('POST', '/v2/video/generations', { body: body(prompt) });
+    expect(created.status).toBe(200);
+    expect(created.json.prompt).toBe(prompt);
+    const done = await waitForTerminal(created.json.id);
+    expect(done.prompt).toBe(prompt);
+    const toProvider = posted
+      .filter((request) => request.url.startsWith(stack.simulator!.baseUrl))
+      .map((request) => JSON.parse(request.body) as { prompt?: string })
+      .filter((request) => request.prompt?.includes('A lighthouse in fog'));
+    expect(toProvider.map((request) => request.prompt)).toEqual([prompt]);
+  });
+
+  it('counts its 2500 characters as sent, surrounding whitespace included', async () => {
+    const over = await call('POST', '/v2/video/generations', { body: body(` ${'p'.repeat(2499)} `) });
+    expect(over.status).toBe(400);
+    expect(over.json.error.message).toMatch(/^prompt:/);
+    const blank = await call('POST', '/v2/video/generations', { body: body(' \t ') });
+    expect(blank.status).toBe(400);
+    expect(blank.json.error.details).toEqual([{ field: 'prompt', message: 'must not be empty' }]);
+  });
+});
+
 describe('limits and errors', () => {
   it('answers 413 for a body over 64 KiB, 415 for another content type and 400 for malformed JSON', async () => {
     const big = await post('/v2/video/generations', JSON.stringify(body('x'.repeat(66_000))), { 'content-type': 'application/json' });
@@ -286,6 +406,13 @@ describe('limits and errors', () => {
     expect(broken.status).toBe(400);
     expectErrorShape(broken.json, 'ValidationError');
     expect(broken.json.error.message).toMatch(/^body:/);
+  });
+
+  it("answers 413 PayloadTooLarge in the error shape for a body over the gateway's 10 MiB", async () => {
+    const huge = await post('/v2/video/generations', 'x'.repeat(10 * 1024 * 1024 + 1), { 'content-type': 'application/json' });
+    expect(huge.status).toBe(413);
+    expectErrorShape(huge.json, 'PayloadTooLarge');
+    expect(huge.json.error.details).toBeNull();
   });
 
   it('answers 400 naming metadata over 4 KiB and a prompt over 2500 characters', async () => {

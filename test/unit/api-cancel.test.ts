@@ -12,6 +12,7 @@ import { EventPublishFailed } from '#shared/errors.js';
 import type { GenerationEvents } from '#shared/events.js';
 import type { GenerationStore } from '#shared/generation-store.js';
 import type { IdempotencyStore } from '#shared/idempotency.js';
+import { isId, newId } from '#shared/ids.js';
 import { generationKey, ownerIndexKey, type GenerationItem } from '#shared/record.js';
 import { GenerationRoutes } from '../../functions/api/generations.js';
 
@@ -19,8 +20,8 @@ const caller = { key_id: 'key_1' } as ApiKeyRecord;
 const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook';
 
 const inFlight: GenerationItem = {
-  pk: generationKey('gen_1'),
-  id: 'gen_1',
+  pk: generationKey('gen_01jd0000000000000000000000'),
+  id: 'gen_01jd0000000000000000000000',
   owner: 'key_1',
   status: 'generating',
   model: 'kling-video/v1.6/standard/text-to-video',
@@ -41,7 +42,7 @@ const inFlight: GenerationItem = {
   updated_at: '2026-01-01T00:00:00.000Z',
   completed_at: null,
   gsi1pk: ownerIndexKey('key_1'),
-  gsi1sk: '2026-01-01T00:00:00.000Z#gen_1',
+  gsi1sk: '2026-01-01T00:00:00.000Z#gen_01jd0000000000000000000000',
 };
 
 /** Routes whose collaborators append what they are asked to do to `effects`. */
@@ -79,23 +80,23 @@ function routesWith(publish: () => Promise<void>) {
     events,
     logger,
   });
-  return { routes, effects, warn };
+  return { routes, effects, warn, store };
 }
 
 describe('GenerationRoutes.cancel', () => {
   it('records the cancel, publishes Video Generation Failed, then stops the run and starts the delivery', async () => {
     const { routes, effects } = routesWith(async () => undefined);
-    const cancelled = await routes.cancel(caller, 'gen_1');
-    expect(cancelled).toMatchObject({ id: 'gen_1', status: 'error', error: { name: 'Cancelled' } });
-    expect(effects).toEqual(['markFailed', 'publish Video Generation Failed', 'stop gen_1', 'start gen_1-cancel']);
+    const cancelled = await routes.cancel(caller, 'gen_01jd0000000000000000000000');
+    expect(cancelled).toMatchObject({ id: 'gen_01jd0000000000000000000000', status: 'error', error: { name: 'Cancelled' } });
+    expect(effects).toEqual(['markFailed', 'publish Video Generation Failed', 'stop gen_01jd0000000000000000000000', 'start gen_01jd0000000000000000000000-cancel']);
   });
 
   it('still answers the cancel when the bus refuses, leaving the run to publish through Record Failure', async () => {
     const { routes, effects, warn } = routesWith(async () => {
       throw new EventPublishFailed('PutEvents of "Video Generation Failed" failed: throttled');
     });
-    const cancelled = await routes.cancel(caller, 'gen_1');
-    expect(cancelled).toMatchObject({ id: 'gen_1', status: 'error', error: { name: 'Cancelled' } });
+    const cancelled = await routes.cancel(caller, 'gen_01jd0000000000000000000000');
+    expect(cancelled).toMatchObject({ id: 'gen_01jd0000000000000000000000', status: 'error', error: { name: 'Cancelled' } });
     expect(effects).toEqual(['markFailed', 'publish Video Generation Failed']);
     expect(warn).toHaveBeenCalledOnce();
   });
@@ -104,6 +105,28 @@ describe('GenerationRoutes.cancel', () => {
     const { routes } = routesWith(async () => {
       throw new TypeError('a bug');
     });
-    await expect(routes.cancel(caller, 'gen_1')).rejects.toThrow('a bug');
+    await expect(routes.cancel(caller, 'gen_01jd0000000000000000000000')).rejects.toThrow('a bug');
+  });
+});
+
+describe('a malformed generation id', () => {
+  it('has the shape newId makes, and nothing else does', () => {
+    expect(isId('gen', newId('gen'))).toBe(true);
+    expect(isId('gen', 'gen_01jd0000000000000000000000')).toBe(true);
+    for (const id of ['', 'gen_', 'gen_1', `gen_${'0'.repeat(27)}`, `gen_${'0'.repeat(25)}`, 'gen_01JD0000000000000000000000', 'gen_01jd000000000000000000000u', 'key_01jd0000000000000000000000', `gen_${'x'.repeat(3000)}`]) {
+      expect(isId('gen', id), id).toBe(false);
+    }
+  });
+
+  it('answers NotFound on every per-id route without reading the store, echoing at most 64 characters of it', async () => {
+    const { routes, store } = routesWith(async () => undefined);
+    const get = vi.spyOn(store, 'get');
+    const id = `gen_${'x'.repeat(3000)}`;
+    for (const call of [() => routes.get(caller, id), () => routes.cancel(caller, id), () => routes.redeliver(caller, id)]) {
+      const error = await call().then(() => null, (thrown: unknown) => thrown as Error & { name: string });
+      expect(error?.name).toBe('NotFound');
+      expect(error!.message.length).toBeLessThan(100);
+    }
+    expect(get).not.toHaveBeenCalled();
   });
 });

@@ -97,6 +97,21 @@ describe('createRouter', () => {
     expect(JSON.parse(response.body).error.message).toContain('generation_id');
   });
 
+  it('answers 400 ValidationError naming generation_id for an empty generation_id on both read paths', async () => {
+    const { route, generations } = router();
+    for (const path of ['/v2/video/generations', '/v2/generate/video/kling/generation']) {
+      const response = await route(request('GET', path, { authorization: 'Bearer rk_good' }, { generation_id: '' }));
+      expect(response.statusCode, path).toBe(400);
+      expect(JSON.parse(response.body).error).toMatchObject({
+        name: 'ValidationError',
+        message: 'generation_id: must not be empty',
+        details: [{ field: 'generation_id', message: 'must not be empty' }],
+      });
+    }
+    expect(generations.get).not.toHaveBeenCalled();
+    expect(generations.list).not.toHaveBeenCalled();
+  });
+
   it('answers 429 with Retry-After when the key is over its limit', async () => {
     let hits = 0;
     const fakeDb = { send: async () => ({ Attributes: { hits: ++hits } }) };

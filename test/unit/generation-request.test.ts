@@ -100,8 +100,8 @@ describe('parseGenerationRequest', () => {
     ]);
   });
 
-  it('trims the prompt', () => {
-    expect(parseGenerationRequest({ model: V16, prompt: '  a cat \n' }).prompt).toBe('a cat');
+  it('keeps the prompt exactly as sent, surrounding whitespace included', () => {
+    expect(parseGenerationRequest({ model: V16, prompt: '  a cat \n' }).prompt).toBe('  a cat \n');
   });
 
   it.each([
@@ -114,9 +114,16 @@ describe('parseGenerationRequest', () => {
     expect(messageFor({ model: V16, ...fields }, 'prompt')).toBe(message);
   });
 
-  it('accepts a prompt of 2500 characters once trimmed', () => {
-    const prompt = ` ${'x'.repeat(2500)} `;
-    expect(parseGenerationRequest({ model: V16, prompt }).prompt).toHaveLength(2500);
+  it('counts the 2500 characters on the prompt as sent, whitespace included', () => {
+    const padded = ` ${'x'.repeat(2498)} `;
+    expect(parseGenerationRequest({ model: V16, prompt: padded }).prompt).toBe(padded);
+    expect(messageFor({ model: V16, prompt: ` ${'x'.repeat(2499)} ` }, 'prompt')).toBe('must be at most 2500 characters');
+  });
+
+  it('reports an empty or blank prompt once', () => {
+    for (const prompt of ['', '   ']) {
+      expect(issuesOf({ model: V16, prompt })).toEqual([{ field: 'prompt', message: 'must not be empty' }]);
+    }
   });
 
   it.each([7, '7', '5s'])('rejects duration %j with a human message', (duration) => {
@@ -195,6 +202,11 @@ describe('parseGenerationRequest', () => {
     expect(messageFor({ model: V16, prompt: 'x', callback_url }, 'callback_url')).toBe(message);
   });
 
+  it('accepts an empty callback_events: no event is delivered', () => {
+    const request = parseGenerationRequest({ model: V16, prompt: 'x', callback_url: 'https://example.com/hooks', callback_events: [] });
+    expect(request.callback_events).toEqual([]);
+  });
+
   it('accepts a callback URL of exactly 2048 characters', () => {
     const prefix = 'https://example.com/';
     const callback_url = prefix + 'a'.repeat(2048 - prefix.length);
@@ -202,7 +214,6 @@ describe('parseGenerationRequest', () => {
   });
 
   it.each([
-    [[], 'callback_events', 'must not be empty'],
     [['generation.completed', 'generation.completed'], 'callback_events', 'must not list an event twice'],
     [
       ['generation.done'],

@@ -105,6 +105,40 @@ describe('records past their expires_at', () => {
   });
 });
 
+describe('listByOwner next page', () => {
+  it('gives no resume point when the page ends exactly at the last item, and one after the last item otherwise', async () => {
+    const owner = 'owner-exact';
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await stored(owner)).id);
+    const newestFirst = [...ids].reverse();
+
+    const whole = await store.listByOwner(owner, { limit: 4 });
+    expect(whole.items.map((item) => item.id)).toEqual(newestFirst);
+    expect(whole.lastKey).toBeNull();
+
+    const first = await store.listByOwner(owner, { limit: 2 });
+    expect(first.items.map((item) => item.id)).toEqual(newestFirst.slice(0, 2));
+    expect(first.lastKey).toEqual({ pk: first.items[1]!.pk, gsi1pk: first.items[1]!.gsi1pk, gsi1sk: first.items[1]!.gsi1sk });
+    const second = await store.listByOwner(owner, { limit: 2, startKey: first.lastKey! });
+    expect(second.items.map((item) => item.id)).toEqual(newestFirst.slice(2));
+    expect(second.lastKey).toBeNull();
+  });
+
+  it('gives no resume point when only filtered-out or expired items follow the page', async () => {
+    const owner = 'owner-tail';
+    await stored(owner, { expires_at: nowSeconds() - 1 });
+    await stored(owner, { status: 'completed' });
+    const a = await stored(owner, { status: 'queued' });
+    const b = await stored(owner, { status: 'queued' });
+    const page = await store.listByOwner(owner, { limit: 2, status: 'queued' });
+    expect(page.items.map((item) => item.id)).toEqual([b.id, a.id]);
+    expect(page.lastKey).toBeNull();
+    const unfiltered = await store.listByOwner(owner, { limit: 3 });
+    expect(unfiltered.items).toHaveLength(3);
+    expect(unfiltered.lastKey).toBeNull();
+  });
+});
+
 describe('setCallbackEvent', () => {
   it('sets the event of an in-flight generation that has none', async () => {
     const item = await stored('owner-callback');
