@@ -17,10 +17,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ApiKeyStore, isWebhookSecret, newApiKeySecret, newWebhookSecret } from '#shared/api-keys.js';
+import { ApiKeyStore, isApiKeySecret, isWebhookSecret, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/api-keys.js';
 import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/callback-policy.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { EventDetailType } from '#shared/events.js';
+import { UsageError } from '../cli/usage.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
@@ -97,6 +98,7 @@ let running = false;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   if (running) throw new Error('a local reelhook stack is already running in this process');
+  checkKeySettings(options);
   running = true;
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
@@ -296,10 +298,21 @@ interface LocalKey {
   keyId: string;
 }
 
+/** Malformed key settings fail before anything starts, as a usage error (exit 2). Never echoes the value. */
+function checkKeySettings(options: LocalStackOptions): void {
+  if (options.apiKey !== undefined && !isApiKeySecret(options.apiKey)) {
+    throw new UsageError('REELHOOK_API_KEY must look like rk_<32 base64url characters>, as `reelhook keys create` prints (or unset it to use the key dev keeps in its data folder)');
+  }
+  if (options.webhookSecret !== undefined && !isWebhookSecret(options.webhookSecret)) {
+    throw new UsageError('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
+  }
+}
+
 /**
- * The key `dev` accepts: REELHOOK_API_KEY / REELHOOK_WEBHOOK_SECRET when given, else
- * the pair made on first start and kept (mode 0600) in the data folder, so clients
- * keep working across restarts.
+ * The key `dev` accepts: REELHOOK_API_KEY when given, else the key made on first start
+ * and kept (mode 0600) in the data folder, so clients keep working across restarts. Its
+ * webhook secret is the stored one (kept across restarts, and after `keys rotate-secret`)
+ * unless REELHOOK_WEBHOOK_SECRET is given. A revoked key is refused, never brought back.
  */
 async function ensureLocalApiKey(dataDir: string, options: LocalStackOptions): Promise<LocalKey> {
   const file = join(dataDir, 'local-api-key.json');
@@ -310,10 +323,23 @@ async function ensureLocalApiKey(dataDir: string, options: LocalStackOptions): P
     // First start: nothing saved yet.
   }
   const apiKey = options.apiKey ?? saved.apiKey ?? newApiKeySecret();
-  const webhookSecret = options.webhookSecret ?? (apiKey === saved.apiKey ? saved.webhookSecret : undefined) ?? newWebhookSecret();
-  if (!isWebhookSecret(webhookSecret)) throw new Error('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
-  if (!options.apiKey) await writeFile(file, JSON.stringify({ apiKey, webhookSecret }), { mode: 0o600 });
   const keys = new ApiKeyStore(createDocumentClient(), LOCAL_NAMES.tableName);
-  const issued = await keys.register(apiKey, webhookSecret, 'local');
-  return { apiKey, webhookSecret, keyId: issued.key_id };
+  let issued: IssuedApiKey;
+  try {
+    issued = await keys.register(apiKey, {
+      name: 'local',
+      webhookSecret: options.webhookSecret,
+      // The saved secret only matters if the table lost the key (its folder was deleted).
+      secretIfNew: apiKey === saved.apiKey ? saved.webhookSecret : undefined,
+    });
+  } catch (error) {
+    if (!(error instanceof RevokedApiKeyError)) throw error;
+    const remedy = options.apiKey
+      ? 'set REELHOOK_API_KEY to an active key (`reelhook keys create`), or unset it to use the key dev keeps in its data folder'
+      : `delete ${file} to have dev make a new key, or set REELHOOK_API_KEY to an active key`;
+    const which = options.apiKey ? 'REELHOOK_API_KEY' : `the API key saved in ${file}`;
+    throw new Error(`${which} is revoked (${error.keyId}, at ${error.revokedAt}): dev does not un-revoke keys; ${remedy}`, { cause: error });
+  }
+  if (!options.apiKey) await writeFile(file, JSON.stringify({ apiKey, webhookSecret: issued.webhook_secret }), { mode: 0o600 });
+  return { apiKey, webhookSecret: issued.webhook_secret, keyId: issued.key_id };
 }

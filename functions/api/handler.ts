@@ -14,7 +14,6 @@ import { IdempotencyStore } from '#shared/idempotency.js';
 import { createLogger } from '#shared/logger.js';
 import { traceClient, tracedHandler } from '#shared/observability.js';
 import { createS3Client } from '#shared/s3-client.js';
-import { cachedAuthenticator } from './authentication.js';
 import { GenerationRoutes } from './generations.js';
 import type { ApiRequest } from './http.js';
 import { openApiDocument } from './openapi.js';
@@ -24,9 +23,10 @@ import { createRouter } from './router.js';
 const db = createDocumentClient();
 const table = tableName();
 const logger = createLogger('api');
+const keys = new ApiKeyStore(db, table);
 const route = createRouter({
-  // Module scope: the cache lives as long as the Lambda instance (see authentication.ts).
-  authenticate: cachedAuthenticator(new ApiKeyStore(db, table)),
+  // Read on every request, never cached: a revoked key answers 401 from the next one (see authentication.ts).
+  authenticate: (token) => keys.authenticate(token),
   rateLimiter: new RateLimiter(db, table, rateLimitPerMinuteFromEnv()),
   generations: new GenerationRoutes({
     store: new GenerationStore(db, table),

@@ -49,11 +49,28 @@ export const hashApiKey = (apiKey: string): string => createHash('sha256').updat
 
 export const newApiKeySecret = (): string => `rk_${randomBytes(24).toString('base64url')}`;
 
+/** What {@link newApiKeySecret} makes: `rk_` + 24 random bytes in base64url (32 characters). */
+export function isApiKeySecret(value: string): boolean {
+  return /^rk_[A-Za-z0-9_-]{32}$/.test(value);
+}
+
 /** Standard Webhooks secret format: `whsec_` + base64 of the HMAC key. */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
 export function isWebhookSecret(value: string): boolean {
   return /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(value);
+}
+
+/** Registering a key that was revoked: revocation is final, nothing may bring the key back. */
+export class RevokedApiKeyError extends Error {
+  override readonly name = 'RevokedApiKeyError';
+  constructor(
+    readonly keyId: string,
+    readonly revokedAt: string,
+    options?: ErrorOptions,
+  ) {
+    super(`API key ${keyId} was revoked at ${revokedAt}`, options);
+  }
 }
 
 const keyIdKey = (keyId: string): string => `KEYID#${keyId}`;
@@ -66,38 +83,54 @@ export class ApiKeyStore {
   ) {}
 
   /** Makes a new key and its webhook secret; the caller shows both once. */
-  issue(name: string, at = new Date().toISOString()): Promise<IssuedApiKey> {
-    return this.register(newApiKeySecret(), newWebhookSecret(), name, at);
+  async issue(name: string, at = new Date().toISOString()): Promise<IssuedApiKey> {
+    const apiKey = newApiKeySecret();
+    const webhookSecret = newWebhookSecret();
+    const keyId = await this.put(hashApiKey(apiKey), { name, webhookSecret, at });
+    return { key_id: keyId, api_key: apiKey, webhook_secret: webhookSecret };
   }
 
   /**
-   * Stores a key (idempotently: the same key and secret may be registered again, as
-   * `reelhook dev` does at every start with REELHOOK_API_KEY).
+   * Makes sure a key its holder chose (`reelhook dev`'s REELHOOK_API_KEY, or the key dev
+   * saved in its data folder) exists, at every start. A new key gets `name` and
+   * `webhookSecret` ?? `secretIfNew` ?? a fresh secret. An existing key keeps its name
+   * and secret (`keys create` may have made it, `keys rotate-secret` changed it): only an
+   * explicit `webhookSecret` replaces the secret. A revoked key stays revoked: this
+   * throws {@link RevokedApiKeyError} instead of registering it.
    */
-  async register(apiKey: string, webhookSecret: string, name: string, at = new Date().toISOString()): Promise<IssuedApiKey> {
+  async register(
+    apiKey: string,
+    options: { name: string; webhookSecret?: string; secretIfNew?: string },
+    at = new Date().toISOString(),
+  ): Promise<IssuedApiKey> {
     const hash = hashApiKey(apiKey);
     const existing = await this.findByHash(hash);
-    const keyId = existing?.key_id ?? newId('key');
-    const createdAt = existing?.created_at ?? at;
-    const record: ApiKeyRecord = {
-      key_id: keyId,
-      name,
-      webhook_secret: webhookSecret,
-      previous_webhook_secret: null,
-      previous_webhook_secret_expires_at: null,
-      created_at: createdAt,
-      revoked_at: null,
-    };
-    const [indexPartition, indexSort] = [TableLayout.ownerIndex.partitionKey, TableLayout.ownerIndex.sortKey];
-    // The key item first: a crash between the writes leaves an unusable key, never a bearer without a key.
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: keyIdKey(keyId), key_hash: hash, ...record, [indexPartition]: KEY_INDEX_PARTITION, [indexSort]: `${createdAt}#${keyId}` },
-      }),
-    );
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: hashKey(hash), key_id: keyId } }));
-    return { key_id: keyId, api_key: apiKey, webhook_secret: webhookSecret };
+    if (!existing) {
+      const webhookSecret = options.webhookSecret ?? options.secretIfNew ?? newWebhookSecret();
+      const keyId = await this.put(hash, { name: options.name, webhookSecret, at });
+      return { key_id: keyId, api_key: apiKey, webhook_secret: webhookSecret };
+    }
+    if (existing.revoked_at) throw new RevokedApiKeyError(existing.key_id, existing.revoked_at);
+    const webhookSecret = options.webhookSecret ?? existing.webhook_secret;
+    if (webhookSecret !== existing.webhook_secret) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: keyIdKey(existing.key_id) },
+            UpdateExpression: 'SET webhook_secret = :secret',
+            // Only the secret is written, and only while the key is active: a revocation racing this start wins.
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(revoked_at) OR revoked_at = :none)',
+            ExpressionAttributeValues: { ':secret': webhookSecret, ':none': null },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const now = await this.getById(existing.key_id);
+        throw new RevokedApiKeyError(existing.key_id, now?.revoked_at ?? at, { cause: error });
+      }
+    }
+    return { key_id: existing.key_id, api_key: apiKey, webhook_secret: webhookSecret };
   }
 
   /** The active key for a bearer token, or null (unknown or revoked). */
@@ -191,6 +224,30 @@ export class ApiKeyStore {
       throw error;
     }
     return { key_id: keyId, webhook_secret: webhookSecret, previous_webhook_secret_expires_at: previousExpiresAt };
+  }
+
+  /** Writes a new key: its `KEYID#` item, then the `APIKEY#` pointer to it. */
+  private async put(hash: string, key: { name: string; webhookSecret: string; at: string }): Promise<string> {
+    const keyId = newId('key');
+    const record: ApiKeyRecord = {
+      key_id: keyId,
+      name: key.name,
+      webhook_secret: key.webhookSecret,
+      previous_webhook_secret: null,
+      previous_webhook_secret_expires_at: null,
+      created_at: key.at,
+      revoked_at: null,
+    };
+    const [indexPartition, indexSort] = [TableLayout.ownerIndex.partitionKey, TableLayout.ownerIndex.sortKey];
+    // The key item first: a crash between the writes leaves an unusable key, never a bearer without a key.
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: keyIdKey(keyId), key_hash: hash, ...record, [indexPartition]: KEY_INDEX_PARTITION, [indexSort]: `${key.at}#${keyId}` },
+      }),
+    );
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: hashKey(hash), key_id: keyId } }));
+    return keyId;
   }
 
   private async findByHash(hash: string): Promise<ApiKeyRecord | null> {

@@ -75,8 +75,10 @@ describe('reelhook keys while reelhook dev runs on the data folder', () => {
     expect(Items.map((item) => item.pk)).toContain(`APIKEY#${hashApiKey(apiKey!)}`);
   });
 
-  it('revokes a key: its requests answer 401, and the listing shows when, never a secret', async () => {
+  it('revokes a key: its very next request answers 401, and the listing shows when, never a secret', async () => {
     const created = JSON.parse((await reelhook(dataDir, 'keys', 'create', '--name', 'short lived', '--json')).stdout);
+    // Used first, so an API that remembered successful checks would still let it in.
+    expect((await api(stack.url, 'GET', '/v2/video/generations', { apiKey: created.api_key })).status).toBe(200);
     const revoked = await reelhook(dataDir, 'keys', 'revoke', created.key_id);
     expect(revoked.code).toBe(0);
     const answer = await api(stack.url, 'GET', '/v2/video/generations', { apiKey: created.api_key });
