@@ -12,11 +12,23 @@ export class ApiCallError extends Error {
   }
 }
 
+/**
+ * The server's origin from a base URL given with or without the `/v2` that `reelhook dev`
+ * prints, and with or without trailing slashes: the client adds `/v2/…` itself.
+ */
+export function serverOrigin(baseUrl: string): string {
+  return baseUrl.trim().replace(/\/+$/, '').replace(/\/v2$/i, '').replace(/\/+$/, '');
+}
+
 export class ReelhookClient {
+  private readonly baseUrl: string;
+
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private readonly apiKey: string,
-  ) {}
+  ) {
+    this.baseUrl = serverOrigin(baseUrl);
+  }
 
   createGeneration(body: Record<string, unknown>): Promise<PublicGeneration> {
     return this.call('POST', '/v2/video/generations', body);
@@ -27,15 +39,23 @@ export class ReelhookClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.baseUrl.replace(/\/+$/, '')}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.apiKey}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      // fetch only says "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND, timeout) is in the cause.
+      const cause = (error as Error).cause as (Error & { code?: string }) | undefined;
+      const reason = (error as Error).name === 'TimeoutError' ? 'no answer within 30 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
+      throw new Error(`could not reach the reelhook server at ${this.baseUrl} (${reason})`, { cause: error });
+    }
     const text = await response.text();
     let payload: unknown;
     try {

@@ -1,17 +1,30 @@
 /**
- * `reelhook dev`: the whole stack on 127.0.0.1 until interrupted. SIGINT/SIGTERM drain:
+ * `reelhook dev`: the whole stack on 127.0.0.1 until interrupted. SIGINT/SIGTERM/SIGHUP, or
+ * the parent process going away (see parent-watch.ts), drain:
  * steps already running finish (bounded), none starts, and every generation in flight is
  * left in the execution journal, so the next start resumes it. A second signal stops at once.
  */
 import { relative } from 'node:path';
 import { startLocalStack } from '../local/stack.js';
 import { localStackOptions, parsePort } from './local-options.js';
-import { parseCommandLine } from './usage.js';
+import { watchParent } from './parent-watch.js';
+import { helpRequested, parseCommandLine } from './usage.js';
+
+export const DEV_HELP = `  reelhook dev [--port 8787]
+      Run the whole stack on 127.0.0.1 (data in REELHOOK_DATA_DIR, default .reelhook/).
+      Ctrl+C or SIGTERM drains and stops; in-flight generations resume at the next start.
+`;
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** How long running steps get to finish on shutdown: inside the usual 10 s before a supervisor's SIGKILL. */
 const DRAIN_TIMEOUT_MS = 8_000;
 
 export async function runDev(args: string[]): Promise<number> {
+  if (helpRequested(args)) {
+    process.stdout.write(`Usage:\n${DEV_HELP}`);
+    return 0;
+  }
   const { values } = parseCommandLine(args, { port: { type: 'string' } }, false);
   const options = localStackOptions(parsePort(values.port as string | undefined, 8787));
   const stack = await startLocalStack(options);
@@ -34,16 +47,25 @@ export async function runDev(args: string[]): Promise<number> {
     ].join('\n'),
   );
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  let stopWatching = (): void => undefined;
+  let onSignal = (_signal: NodeJS.Signals): void => undefined;
+  const signal = await new Promise<string>((resolve) => {
+    onSignal = resolve;
+    for (const name of STOP_SIGNALS) process.once(name, onSignal);
+    stopWatching = watchParent(() => {
+      // The parent may have taken the read end of our stdout/stderr pipes with it: EPIPE must not crash the drain.
+      process.stdout.on('error', () => undefined);
+      process.stderr.on('error', () => undefined);
+      resolve('parent process exited');
+    });
   });
+  stopWatching();
+  for (const name of STOP_SIGNALS) process.off(name, onSignal);
   const stopNow = (): never => {
     process.stdout.write('stopped without waiting: in-flight generations resume at the next start\n');
     process.exit(130);
   };
-  process.once('SIGINT', stopNow);
-  process.once('SIGTERM', stopNow);
+  for (const name of STOP_SIGNALS) process.once(name, stopNow);
   process.stdout.write(`${signal}: draining (running steps finish, up to ${DRAIN_TIMEOUT_MS / 1000} s)\n`);
   await stack.stopAccepting();
   const drained = await stack.engine.drain(DRAIN_TIMEOUT_MS);

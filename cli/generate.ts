@@ -3,8 +3,9 @@
  * client — against REELHOOK_URL when set, else against an embedded stack.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { access, rename, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -13,7 +14,14 @@ import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { ApiCallError, ReelhookClient } from './api-client.js';
 import { localStackOptions } from './local-options.js';
 import { Progress } from './progress.js';
-import { UsageError, parseCommandLine } from './usage.js';
+import { UsageError, helpRequested, parseCommandLine } from './usage.js';
+
+export const GENERATE_HELP = `  reelhook generate "<prompt>" [--model M] [--duration 5|10] [--aspect-ratio R]
+      [--negative-prompt T] [--cfg-scale X] [--callback-url U] [--out FILE] [--json]
+      Run one generation end to end and save the video. Uses REELHOOK_URL (the base URL
+      \`reelhook dev\` prints, with or without /v2) and REELHOOK_API_KEY when set, else
+      starts the embedded stack in this process.
+`;
 
 const DEFAULT_MODEL = 'kling-video/v1.6/standard/text-to-video';
 const POLL_INTERVAL_MS = 500;
@@ -30,9 +38,15 @@ const OPTIONS = {
 } as const;
 
 export async function runGenerate(args: string[]): Promise<number> {
+  if (helpRequested(args)) {
+    process.stdout.write(`Usage:\n${GENERATE_HELP}`);
+    return 0;
+  }
   const { values, positionals } = parseCommandLine(args, OPTIONS, true);
   if (positionals.length !== 1) throw new UsageError('generate takes exactly one prompt, in quotes');
   const body = requestBody(positionals[0] as string, values);
+  // A bad --out would otherwise only show after the whole generation has run.
+  if (values.out !== undefined) await checkOutPath(values.out as string);
 
   let stack: LocalStack | null = null;
   let client: ReelhookClient;
@@ -63,6 +77,21 @@ function requestBody(prompt: string, values: Record<string, string | boolean | u
   return body;
 }
 
+/** Fails unless `out` can be created: its folder exists and is writable, and it is not itself a folder. */
+export async function checkOutPath(out: string): Promise<void> {
+  if (out === '') throw new UsageError('--out needs a file path');
+  const directory = dirname(resolve(out));
+  const folder = await stat(directory).catch(() => null);
+  if (!folder) throw new UsageError(`--out ${out}: the folder ${directory} does not exist`);
+  if (!folder.isDirectory()) throw new UsageError(`--out ${out}: ${directory} is not a folder`);
+  try {
+    await access(directory, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out ${out}: the folder ${directory} is not writable`);
+  }
+  if ((await stat(out).catch(() => null))?.isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file path`);
+}
+
 const numeric = (raw: string): number | string => (raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw);
 
 async function generate(
@@ -86,6 +115,7 @@ async function generate(
     progress.done();
     if (error instanceof ApiCallError) {
       process.stderr.write(`error: ${error.errorName}: ${error.message}\n`);
+      if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: error.errorName, message: error.message } }, null, 2)}\n`);
       return error.statusCode >= 400 && error.statusCode < 500 ? 2 : 1;
     }
     throw error;

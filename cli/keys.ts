@@ -11,19 +11,18 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiKeyStore, type ApiKeySummary } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
-import { AUTH_CACHE_TTL_MS } from '../functions/api/authentication.js';
 import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 import { LOCAL_NAMES } from '../local/names.js';
 import { ENDPOINTS_FILE } from '../local/stack.js';
 import { loadLocalManifest } from '../local/template.js';
-import { UsageError, parseCommandLine } from './usage.js';
+import { UsageError, helpRequested, parseCommandLine } from './usage.js';
 
 export const KEYS_HELP = `  reelhook keys create --name N [--stack NAME] [--json]
       Make an API key (rk_…) and its webhook secret (whsec_…); both are shown once.
   reelhook keys list [--stack NAME] [--json]
       Every key: id, name, created, revoked (never a secret).
   reelhook keys revoke ID [--stack NAME]
-      Revoke a key: its requests get 401 within ${AUTH_CACHE_TTL_MS / 1000} s.
+      Revoke a key: its next request gets 401.
   reelhook keys rotate-secret ID [--stack NAME] [--json]
       Issue a new webhook secret, shown once; the previous one keeps signing for 24 h.
       Keys live in the local data folder (REELHOOK_DATA_DIR, default .reelhook/), or with
@@ -34,9 +33,14 @@ export const KEYS_HELP = `  reelhook keys create --name N [--stack NAME] [--json
 const OPTIONS = { name: { type: 'string' }, stack: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export async function runKeys(args: string[]): Promise<number> {
+  if (helpRequested(args)) {
+    process.stdout.write(`Usage:\n${KEYS_HELP}`);
+    return 0;
+  }
   const [subcommand, ...rest] = args;
   const { values, positionals } = parseCommandLine(rest, OPTIONS, true);
   const stackName = values.stack as string | undefined;
+  if (stackName !== undefined && stackName.trim() === '') throw new UsageError('--stack needs the name of a deployed reelhook stack');
   const asJson = values.json === true;
   switch (subcommand) {
     case 'create': {
@@ -70,7 +74,7 @@ export async function runKeys(args: string[]): Promise<number> {
       return withKeyStore(stackName, async (keys) => {
         const revoked = await keys.revoke(keyId);
         if (!revoked) return fail(`no API key ${keyId}`);
-        write([`Revoked ${keyId} at ${revoked.revoked_at}: its requests get 401 within ${AUTH_CACHE_TTL_MS / 1000} s.`]);
+        write([`Revoked ${keyId} at ${revoked.revoked_at}: its requests get 401 from now on.`]);
         return 0;
       });
     }
@@ -122,8 +126,12 @@ function table(keys: ApiKeySummary[]): string[] {
 /** Opens the key store the command acts on, runs `action`, and closes what it opened. */
 async function withKeyStore(stackName: string | undefined, action: (keys: ApiKeyStore) => Promise<number>): Promise<number> {
   if (stackName !== undefined) {
-    const tableName = await deployedTableName(stackName);
-    return action(new ApiKeyStore(createDocumentClient(new DynamoDBClient({})), tableName));
+    try {
+      const tableName = await deployedTableName(stackName);
+      return await action(new ApiKeyStore(createDocumentClient(new DynamoDBClient({})), tableName));
+    } catch (error) {
+      throw awsSetupError(error, stackName);
+    }
   }
   const dataDir = resolve(process.env.REELHOOK_DATA_DIR || '.reelhook');
   const running = await runningStack(dataDir);
@@ -181,6 +189,28 @@ function isAlive(pid: number): boolean {
     // EPERM: the process exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * The SDK's own words for a missing region or missing credentials ("Region is missing",
+ * "Could not load credentials from any providers") do not say which option needed them
+ * or how to provide them; anything else passes through unchanged.
+ */
+export function awsSetupError(error: unknown, stackName: string): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  if (/region is missing/i.test(error.message)) {
+    return new Error(
+      `--stack ${stackName} talks to AWS, and no AWS region is configured: set AWS_REGION (or AWS_PROFILE to a profile with a region)`,
+      { cause: error },
+    );
+  }
+  if (error.name === 'CredentialsProviderError' || /could not load credentials/i.test(error.message)) {
+    return new Error(
+      `--stack ${stackName} talks to AWS, and no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an IAM role applies`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /** The `TableName` output of a deployed reelhook stack, with the caller's AWS credentials. */

@@ -17,3 +17,9 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
     throw new UsageError((error as Error).message);
   }
 }
+
+/** `--help`/`-h` anywhere before a `--` terminator: the command prints its usage instead of running. */
+export function helpRequested(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}

@@ -10,6 +10,10 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTa
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
+// The LevelDB binding dynalite itself uses, resolved from dynalite so both open the folder the same way.
+const { Level } = createRequire(require.resolve('dynalite'))('level') as {
+  Level: new (path: string, options?: Record<string, unknown>) => { open(): Promise<void>; close(): Promise<void> };
+};
 
 export interface LocalDynamoDb {
   endpoint: string;
@@ -17,6 +21,7 @@ export interface LocalDynamoDb {
 }
 
 export async function startLocalDynamoDb(options: { directory: string; port?: number }): Promise<LocalDynamoDb> {
+  await assertNotLocked(options.directory);
   const server = dynalite({ path: options.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
@@ -29,6 +34,26 @@ export async function startLocalDynamoDb(options: { directory: string; port?: nu
         server.closeAllConnections?.();
       }),
   };
+}
+
+/**
+ * dynalite opens LevelDB lazily and, when another process holds the folder's lock,
+ * throws "Database is closed" from inside its request handler: an uncaught exception
+ * nobody can catch. Opening the folder once up front turns that into a rejection
+ * whose message names the lock, which callers map to "another reelhook process…".
+ */
+async function assertNotLocked(directory: string): Promise<void> {
+  const probe = new Level(directory, { valueEncoding: 'json' });
+  try {
+    await probe.open();
+  } catch (error) {
+    const detail = [error, (error as Error).cause]
+      .map((candidate) => (candidate instanceof Error ? candidate.message : ''))
+      .find((message) => /lock/i.test(message));
+    if (detail) throw new Error(`the DynamoDB data in ${directory} is locked by another process (${detail})`, { cause: error });
+    throw error;
+  }
+  await probe.close();
 }
 
 /** Creates the table from the definition read out of the CDK template, unless it exists (a restart). */

@@ -1,0 +1,215 @@
+/** The CLI's own behaviour (CONTRACT.md §5) that needs no running stack. */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ReelhookClient, serverOrigin } from '../../cli/api-client.js';
+import { checkOutPath, runGenerate } from '../../cli/generate.js';
+import { awsSetupError, runKeys } from '../../cli/keys.js';
+import { main } from '../../cli/main.js';
+import { watchParent } from '../../cli/parent-watch.js';
+import { UsageError, helpRequested } from '../../cli/usage.js';
+
+/** Runs `action` with stdout and stderr captured. */
+async function captured(action: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await action(), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** A loopback HTTP server answering every request with `status` and `body`, recording request paths. */
+async function stubServer(status: number, body: unknown): Promise<{ server: Server; url: string; paths: string[] }> {
+  const paths: string[] = [];
+  const server = createServer((request: IncomingMessage, response) => {
+    paths.push(request.url ?? '');
+    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
+}
+
+describe('per-command help', () => {
+  it.each([
+    [['generate', '--help'], 'reelhook generate "<prompt>"'],
+    [['generate', 'a prompt', '-h'], 'reelhook generate "<prompt>"'],
+    [['dev', '--help'], 'reelhook dev [--port 8787]'],
+    [['keys', '--help'], 'reelhook keys create --name N'],
+    [['keys', 'create', '--help'], 'reelhook keys create --name N'],
+    [['keys', 'revoke', '--help'], 'reelhook keys revoke ID'],
+  ])('%j prints that usage and exits 0', async (argv, expected) => {
+    const { code, stdout, stderr } = await captured(() => main(argv));
+    expect(code).toBe(0);
+    expect(stdout).toContain(expected);
+    expect(stderr).toBe('');
+  });
+
+  it('does not treat arguments after -- as a help request', () => {
+    expect(helpRequested(['--', '--help'])).toBe(false);
+    expect(helpRequested(['x', '--help'])).toBe(true);
+  });
+});
+
+describe('REELHOOK_URL', () => {
+  it.each([
+    ['http://127.0.0.1:8787', 'http://127.0.0.1:8787'],
+    ['http://127.0.0.1:8787/', 'http://127.0.0.1:8787'],
+    ['http://127.0.0.1:8787/v2', 'http://127.0.0.1:8787'],
+    ['http://127.0.0.1:8787/v2/', 'http://127.0.0.1:8787'],
+    ['https://example.test/base/v2//', 'https://example.test/base'],
+  ])('%s is served at %s', (input, expected) => {
+    expect(serverOrigin(input)).toBe(expected);
+  });
+
+  it('with the /v2 that dev prints, requests go to /v2/video/generations once', async () => {
+    const stub = await stubServer(200, { id: 'gen_1', status: 'completed' });
+    try {
+      await new ReelhookClient(`${stub.url}/v2`, 'rk_x').getGeneration('gen_1');
+      expect(stub.paths).toEqual(['/v2/video/generations/gen_1']);
+    } finally {
+      stub.server.close();
+    }
+  });
+
+  it('a server that is not there is named in the error instead of "fetch failed"', async () => {
+    const stub = await stubServer(200, {});
+    const { url } = stub;
+    await new Promise((resolve) => stub.server.close(resolve));
+    await expect(new ReelhookClient(url, 'rk_x').getGeneration('gen_1')).rejects.toThrow(
+      `could not reach the reelhook server at ${url} (ECONNREFUSED)`,
+    );
+  });
+});
+
+describe('generate errors', () => {
+  let folder: string;
+  beforeEach(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'reelhook-cli-'));
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('rejects an --out in a folder that does not exist, naming the path', async () => {
+    const out = join(folder, 'missing', 'video.mp4');
+    await expect(checkOutPath(out)).rejects.toThrow(UsageError);
+    await expect(checkOutPath(out)).rejects.toThrow(`--out ${out}: the folder ${join(folder, 'missing')} does not exist`);
+    await expect(checkOutPath(folder)).rejects.toThrow('is a folder');
+    await expect(checkOutPath(join(folder, 'video.mp4'))).resolves.toBeUndefined();
+  });
+
+  it('checks --out before any request is made', async () => {
+    const stub = await stubServer(500, {});
+    vi.stubEnv('REELHOOK_URL', stub.url);
+    vi.stubEnv('REELHOOK_API_KEY', 'rk_x');
+    try {
+      const { code, stderr } = await captured(() => main(['generate', 'a cat', '--out', join(folder, 'nope', 'x.mp4')]));
+      expect(code).toBe(2);
+      expect(stderr).toContain(`--out ${join(folder, 'nope', 'x.mp4')}`);
+      expect(stub.paths).toEqual([]);
+    } finally {
+      stub.server.close();
+    }
+  });
+
+  it('with --json, an API error is a JSON object on stdout and the human message on stderr', async () => {
+    const stub = await stubServer(400, { error: { name: 'ValidationError', message: 'model: must be one of x' } });
+    vi.stubEnv('REELHOOK_URL', `${stub.url}/v2/`);
+    vi.stubEnv('REELHOOK_API_KEY', 'rk_x');
+    try {
+      const json = await captured(() => runGenerate(['a cat', '--model', 'nope', '--json']));
+      expect(JSON.parse(json.stdout)).toEqual({ error: { name: 'ValidationError', message: 'model: must be one of x' } });
+      expect(json.stderr).toContain('error: ValidationError: model: must be one of x');
+      const human = await captured(() => runGenerate(['a cat', '--model', 'nope']));
+      expect(human.stdout).toBe('');
+      expect(json.code).toBe(2);
+      expect(human.code).toBe(json.code);
+      expect(stub.paths.every((path) => path === '/v2/video/generations')).toBe(true);
+    } finally {
+      stub.server.close();
+    }
+  });
+
+  it('names the unreachable server through main', async () => {
+    vi.stubEnv('REELHOOK_URL', 'http://127.0.0.1:1/v2');
+    vi.stubEnv('REELHOOK_API_KEY', 'rk_x');
+    const { code, stderr } = await captured(() => main(['generate', 'a cat']));
+    expect(code).toBe(1);
+    expect(stderr).toContain('could not reach the reelhook server at http://127.0.0.1:1 (');
+    expect(stderr).not.toContain('fetch failed');
+  });
+});
+
+describe('keys --stack', () => {
+  it('rejects an empty stack name before touching AWS', async () => {
+    await expect(runKeys(['list', '--stack', ''])).rejects.toThrow(UsageError);
+    await expect(runKeys(['list', '--stack', '  '])).rejects.toThrow('--stack needs the name');
+  });
+
+  it('explains a missing region, naming --stack and AWS_REGION', () => {
+    const mapped = awsSetupError(new Error('Region is missing'), 'prod');
+    expect(mapped.message).toMatch(/^--stack prod .*no AWS region.*AWS_REGION/);
+    expect(mapped.cause).toBeInstanceOf(Error);
+  });
+
+  it('explains missing credentials, naming --stack and how to provide them', () => {
+    const sdkError = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    const mapped = awsSetupError(sdkError, 'prod');
+    expect(mapped.message).toMatch(/^--stack prod .*no AWS credentials.*AWS_PROFILE.*AWS_ACCESS_KEY_ID/);
+  });
+
+  it('passes other errors through unchanged', () => {
+    const other = Object.assign(new Error('Stack with id prod does not exist'), { name: 'ValidationError' });
+    expect(awsSetupError(other, 'prod')).toBe(other);
+  });
+});
+
+describe('watchParent', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('calls back once the parent pid changes, and not before', () => {
+    vi.useFakeTimers();
+    let parent = 4242;
+    const orphaned = vi.fn();
+    watchParent(orphaned, 100, () => parent);
+    vi.advanceTimersByTime(1_000);
+    expect(orphaned).not.toHaveBeenCalled();
+    parent = 1;
+    vi.advanceTimersByTime(100);
+    vi.advanceTimersByTime(1_000);
+    expect(orphaned).toHaveBeenCalledTimes(1);
+  });
+
+  it('watches nothing when started by init', () => {
+    vi.useFakeTimers();
+    let parent = 1;
+    const orphaned = vi.fn();
+    watchParent(orphaned, 100, () => parent);
+    parent = 7;
+    vi.advanceTimersByTime(1_000);
+    expect(orphaned).not.toHaveBeenCalled();
+  });
+
+  it('stops watching when told to', () => {
+    vi.useFakeTimers();
+    let parent = 4242;
+    const orphaned = vi.fn();
+    const stop = watchParent(orphaned, 100, () => parent);
+    stop();
+    parent = 1;
+    vi.advanceTimersByTime(1_000);
+    expect(orphaned).not.toHaveBeenCalled();
+  });
+});
