@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiKeyStore, type ApiKeySummary } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
-import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
+import { DataFolderLocked, ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 import { LOCAL_NAMES } from '../local/names.js';
 import { ENDPOINTS_FILE } from '../local/stack.js';
 import { loadLocalManifest } from '../local/template.js';
@@ -141,7 +141,7 @@ async function withKeyStore(stackName: string | undefined, action: (keys: ApiKey
   try {
     dynamo = await startLocalDynamoDb({ directory: join(dataDir, 'dynamodb') });
   } catch (error) {
-    if (/lock/i.test(String((error as Error).message))) {
+    if (error instanceof DataFolderLocked) {
       throw new Error(`another process is using ${dataDir}; run this command while its reelhook dev is running, or stop that process`, { cause: error });
     }
     throw error;

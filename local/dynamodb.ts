@@ -15,6 +15,11 @@ const { Level } = createRequire(require.resolve('dynalite'))('level') as {
   Level: new (path: string, options?: Record<string, unknown>) => { open(): Promise<void>; close(): Promise<void> };
 };
 
+/** Another process holds the data folder's LevelDB lock (a running `reelhook dev`, say). */
+export class DataFolderLocked extends Error {
+  override readonly name = 'DataFolderLocked';
+}
+
 export interface LocalDynamoDb {
   endpoint: string;
   close(): Promise<void>;
@@ -40,7 +45,7 @@ export async function startLocalDynamoDb(options: { directory: string; port?: nu
  * dynalite opens LevelDB lazily and, when another process holds the folder's lock,
  * throws "Database is closed" from inside its request handler: an uncaught exception
  * nobody can catch. Opening the folder once up front turns that into a rejection
- * whose message names the lock, which callers map to "another reelhook process…".
+ * ({@link DataFolderLocked}) that callers turn into advice for their command.
  */
 async function assertNotLocked(directory: string): Promise<void> {
   const probe = new Level(directory, { valueEncoding: 'json' });
@@ -50,7 +55,7 @@ async function assertNotLocked(directory: string): Promise<void> {
     const detail = [error, (error as Error).cause]
       .map((candidate) => (candidate instanceof Error ? candidate.message : ''))
       .find((message) => /lock/i.test(message));
-    if (detail) throw new Error(`the DynamoDB data in ${directory} is locked by another process (${detail})`, { cause: error });
+    if (detail) throw new DataFolderLocked(`the DynamoDB data in ${directory} is locked by another process (${detail})`, { cause: error });
     throw error;
   }
   await probe.close();

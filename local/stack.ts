@@ -23,7 +23,7 @@ import { createDocumentClient } from '#shared/dynamo.js';
 import { EventDetailType } from '#shared/events.js';
 import { UsageError } from '../cli/usage.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
-import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
+import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
@@ -238,7 +238,7 @@ async function startDynamo(dataDir: string): Promise<LocalDynamoDb> {
   try {
     return await startLocalDynamoDb({ directory: join(dataDir, 'dynamodb') });
   } catch (error) {
-    if (/lock/i.test(String((error as Error).message))) {
+    if (error instanceof DataFolderLocked) {
       throw new Error(
         `another reelhook process is using ${dataDir}; stop it, set REELHOOK_DATA_DIR to another folder, or point REELHOOK_URL at the running server`,
         { cause: error },

@@ -25,7 +25,8 @@ const table = tableName();
 const logger = createLogger('api');
 const keys = new ApiKeyStore(db, table);
 const route = createRouter({
-  // Read on every request, never cached: a revoked key answers 401 from the next one (see authentication.ts).
+  // Read on every request, never cached: a revoked key answers 401 from the very next request on
+  // every instance (a cache of successes is what let a revoked key keep working).
   authenticate: (token) => keys.authenticate(token),
   rateLimiter: new RateLimiter(db, table, rateLimitPerMinuteFromEnv()),
   generations: new GenerationRoutes({

@@ -6,10 +6,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiKeyRecord } from '#shared/api-keys.js';
 import { ApiError, ValidationError } from '#shared/errors.js';
-import type { Authenticate } from './authentication.js';
 import type { GenerationRoutes } from './generations.js';
 import { bearerToken, errorResponse, internalErrorResponse, json, readJsonBody, type ApiRequest, type ApiResponse } from './http.js';
 import type { RateLimiter } from './rate-limit.js';
+
+/** The active key for a bearer token, or null; read on every request (see handler.ts). */
+export type Authenticate = (token: string) => Promise<ApiKeyRecord | null>;
 
 export interface RouterDeps {
   authenticate: Authenticate;
