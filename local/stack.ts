@@ -30,7 +30,8 @@ import { startProviderSimulator, type ProviderSimulator } from './simulator/serv
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
-import { loadLocalManifest, type LocalFunction, type LocalManifest, type LocalResourceNames } from './template.js';
+import type { LocalResourceNames } from './template/intrinsics.js';
+import { loadLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
