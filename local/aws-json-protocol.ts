@@ -27,7 +27,7 @@ export class AwsJsonError extends Error {
 }
 
 type JsonObject = Record<string, unknown>;
-export type AwsJsonOperation = (request: JsonObject) => JsonObject | Promise<JsonObject>;
+type AwsJsonOperation = (request: JsonObject) => JsonObject | Promise<JsonObject>;
 
 export interface AwsJsonService {
   /** 1.0 (Step Functions) or 1.1 (EventBridge): the content type of every answer. */

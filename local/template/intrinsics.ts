@@ -22,7 +22,7 @@ export interface LocalResourceNames {
 }
 
 /** The logical ids of the resources that have a local name. */
-export interface NamedResourceIds {
+interface NamedResourceIds {
   table: string;
   bucket: string;
   stateMachine: string;
@@ -34,7 +34,7 @@ export class TemplateResolutionError extends Error {
   override readonly name = 'TemplateResolutionError';
 }
 
-export interface Intrinsics {
+interface Intrinsics {
   ref(logicalId: string): string;
   getAtt(logicalId: string, attribute: string): string;
 }
