@@ -8,7 +8,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
-import type { LocalManifest } from '../local/template.js';
+import type { LocalManifest } from '../local/template/manifest.js';
 import { REPO_ROOT, startChild } from './processes.js';
 
 /** Mirrors the `bundling` props of infra/lambda-function.ts (keep the two in step). */

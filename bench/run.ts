@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE } from '#shared/video-copy.js';
 import { LOCAL_NAMES } from '../local/names.js';
-import { loadLocalManifest } from '../local/template.js';
+import { loadLocalManifest } from '../local/template/manifest.js';
 import { measureBundles } from './bundles.js';
 import { MiB, mibPerSecond, startCopyBench, type CopySettings } from './copy.js';
 import { E2E, measureE2e } from './e2e.js';

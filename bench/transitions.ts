@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { waitUntil } from '#shared/polling.js';
 import type { PollPlan } from '#shared/steps.js';
 import { LocalStepFunctions, type LocalTaskHandler } from '../local/stepfunctions/engine.js';
-import type { LocalManifest } from '../local/template.js';
+import type { LocalManifest } from '../local/template/manifest.js';
 import type { PollPlanner } from './polling-population.js';
 
 export interface TransitionCount {

@@ -14,7 +14,7 @@ import { createDocumentClient } from '#shared/dynamo.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 import { LOCAL_NAMES } from '../local/names.js';
 import { ENDPOINTS_FILE } from '../local/stack.js';
-import { loadLocalManifest } from '../local/template.js';
+import { loadLocalManifest } from '../local/template/manifest.js';
 import { UsageError, helpRequested, parseCommandLine } from './usage.js';
 
 export const KEYS_HELP = `  reelhook keys create --name N [--stack NAME] [--json]

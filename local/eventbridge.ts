@@ -14,8 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AwsJsonError, startAwsJsonServer } from './aws-json-protocol.js';
 
 /** What a rule target receives. */
 export interface BusEvent {
@@ -61,20 +60,9 @@ export interface LocalEventBridge {
   close(): Promise<void>;
 }
 
-const TARGET = 'AWSEvents.PutEvents';
 /** The service's limits: 10 entries per call, 256 KiB per request. */
 const MAX_ENTRIES = 10;
 const MAX_REQUEST_BYTES = 256 * 1024;
-
-class ServiceError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
-}
 
 type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
@@ -104,7 +92,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   const putEvents = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const entries = request.Entries;
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES) {
-      throw new ServiceError('ValidationException', `Entries must hold 1 to ${MAX_ENTRIES} entries`);
+      throw new AwsJsonError('ValidationException', `Entries must hold 1 to ${MAX_ENTRIES} entries`);
     }
     const accepted: BusEvent[] = [];
     const results: EntryResult[] = entries.map((entry: unknown) => {
@@ -134,25 +122,23 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     return { FailedEntryCount: entries.length - accepted.length, Entries: results };
   };
 
-  const server = createServer((request, response) => void handle(request, response, putEvents));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+  const server = await startAwsJsonServer({
+    protocolVersion: '1.1',
+    targetPrefix: 'AWSEvents',
+    operations: { PutEvents: putEvents },
+    maxBodyBytes: MAX_REQUEST_BYTES,
+    bodyTooLarge: { type: 'ValidationException', message: 'Total size of the entries in the request is over the limit.', statusCode: 413 },
+    internalError: { type: 'InternalException', message: 'Local EventBridge failed' },
   });
-  const { port } = server.address() as AddressInfo;
   const idle = async (): Promise<void> => {
     while (inFlight.size > 0) await Promise.all([...inFlight]);
   };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     invocations,
     idle,
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // SDK clients keep connections alive; without this, close() waits for them to time out.
-        server.closeAllConnections();
-      });
+      await server.close();
       await idle();
       await appended.catch(() => undefined);
     },
@@ -194,51 +180,4 @@ function checkEntry(entry: unknown, busName: string, busArn: string): CheckedEnt
   // The SDK sends Time as epoch seconds.
   const time = typeof Time === 'number' ? new Date(Time * 1000) : new Date();
   return { source: Source, detailType: DetailType, detail, resources, time: time.toISOString().replace(/\.\d{3}Z$/, 'Z') };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) throw new ServiceError('ValidationException', 'Total size of the entries in the request is over the limit.', 413);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send(response: ServerResponse, statusCode: number, body: Record<string, unknown>): void {
-  const payload = JSON.stringify(body);
-  response.writeHead(statusCode, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
-  });
-  response.end(payload);
-}
-
-async function handle(
-  request: IncomingMessage,
-  response: ServerResponse,
-  putEvents: (request: Record<string, unknown>) => Promise<Record<string, unknown>>,
-): Promise<void> {
-  try {
-    if (request.method !== 'POST' || request.headers['x-amz-target'] !== TARGET) {
-      throw new ServiceError('UnknownOperationException', `Unknown operation: ${String(request.headers['x-amz-target'])}`);
-    }
-    const text = await readBody(request);
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? {} : JSON.parse(text);
-    } catch {
-      throw new ServiceError('SerializationException', 'Request body is not valid JSON');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ServiceError('SerializationException', 'Request body must be a JSON object');
-    }
-    send(response, 200, await putEvents(parsed as Record<string, unknown>));
-  } catch (error) {
-    if (error instanceof ServiceError) send(response, error.statusCode, { __type: error.type, message: error.message });
-    else send(response, 500, { __type: 'InternalException', message: error instanceof Error ? error.message : 'Local EventBridge failed' });
-  }
 }

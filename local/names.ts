@@ -1,5 +1,5 @@
 /** The local stack's resource names: one table, bucket, state machine and secret per data folder. */
-import type { LocalResourceNames } from './template.js';
+import type { LocalResourceNames } from './template/intrinsics.js';
 
 /** Shared by the stack, `reelhook keys` (which opens the same store), tests and the bench. */
 export const LOCAL_NAMES: LocalResourceNames = {

@@ -1,26 +1,35 @@
 /**
- * Multipart uploads into s3rver without writing the bytes twice.
+ * A patch to s3rver 3.7 (the local S3 stand-in, see s3.ts), for two things it does unlike S3:
  *
- * s3rver 3.7 stores each part in a file of its own and, on CompleteMultipartUpload,
- * reads them all back into a new object file, hashing the whole object again: every
- * byte of a video is written twice and hashed twice, which capped a 1 GiB copy at about
- * a quarter of the machine's download speed. Here each part is written straight to its
- * place in one assembly file (part n at (n − 1) × the size of part 1, the layout every
- * SDK's multipart upload uses), so completing the upload is a rename. Parts that do not
- * fit that layout (one larger than part 1, one sent before part 1) keep a file of their
- * own and are copied in at completion, so any sequence of parts S3 accepts still works.
+ * - Multipart uploads write every byte twice. s3rver stores each part in a file of its
+ *   own and, on CompleteMultipartUpload, reads them all back into a new object file,
+ *   hashing the whole object again, which capped a 1 GiB video copy at about a quarter of
+ *   the machine's download speed.
+ * - AbortMultipartUpload answers 405 and keeps the uploaded parts on disk, so every
+ *   abandoned video copy would leave its parts in the data folder.
+ *
+ * {@link patchS3rverMultipart} replaces two methods of s3rver's FilesystemStore and puts an
+ * AbortMultipartUpload handler before its router. Both are s3rver internals, not its API:
+ * the shapes used are typed below, and the package is pinned to an exact version.
+ *
+ * How parts are kept: each part is written straight to its place in one assembly file
+ * (part n at (n − 1) × the size of part 1, the layout every SDK's multipart upload uses),
+ * so completing the upload is a rename. Parts that do not fit that layout (one larger
+ * than part 1, one sent before part 1) keep a file of their own and are copied in at
+ * completion, so any sequence of parts S3 accepts still works.
  *
  * A part's ETag is the MD5 of its bytes when the request sends Content-MD5 (checked, as
  * S3 does, BadDigest when it differs); otherwise it is an opaque random tag, as S3's own
  * are for encrypted objects: hashing every byte once more was most of the stand-in's CPU.
  * As in S3, completion checks each listed part's ETag and order and the 5 MiB minimum of
  * every part but the last, and the object's ETag is the MD5 of the parts' tags followed
- * by `-<number of parts>`.
+ * by `-<number of parts>`; an aborted upload is deleted with all its parts (204).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,7 +40,7 @@ const SAFE_SEGMENT = /^(?!\.+$)[\w.-]+$/;
 const UPLOAD_ID = /^[0-9a-f]+$/;
 
 /** The parts of s3rver's FilesystemStore replaced or used here. */
-export interface S3rverStore {
+interface S3rverStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5: string): Promise<void>;
   putPart(bucket: string, uploadId: string, partNumber: string | number, content: IncomingMessage): Promise<{ size: number; md5: string }>;
@@ -39,6 +48,44 @@ export interface S3rverStore {
 }
 
 type S3ErrorConstructor = new (code: string, message: string, detail?: Record<string, string>) => Error;
+
+/** The parts of an s3rver instance (a Koa application) the patch changes. */
+export interface PatchableS3rver {
+  /** Koa's middleware list, composed when the server starts listening; s3rver's router is last. */
+  middleware: KoaMiddleware[];
+  store: S3rverStore;
+}
+interface KoaContext {
+  method: string;
+  /** The path-style path (/bucket/key) once s3rver's vhost middleware has run. */
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+}
+type KoaMiddleware = (context: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+// s3rver is CommonJS without type declarations: its error type, loaded with the shape above.
+const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error') as S3ErrorConstructor;
+
+/** Installs the patch on a server that is not listening yet (see the opening comment). */
+export function patchS3rverMultipart(server: PatchableS3rver): void {
+  const uploads = handleMultipartUploads(server.store);
+  // s3rver's last middleware is its router; answer AbortMultipartUpload just before it.
+  server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload(uploads));
+}
+
+/** Answers AbortMultipartUpload (DELETE /bucket/key?uploadId=…) as S3 does: 204, the parts deleted. */
+function abortMultipartUpload(uploads: MultipartUploads): KoaMiddleware {
+  return async (context, next) => {
+    const { uploadId } = context.query;
+    const bucket = /^\/([^/]+)\/./.exec(context.path)?.[1];
+    if (context.method !== 'DELETE' || typeof uploadId !== 'string' || bucket === undefined) {
+      return next();
+    }
+    await uploads.abort(bucket, uploadId);
+    context.status = 204;
+  };
+}
 
 /** Where a stored part's bytes are. */
 interface PartRecord {
@@ -111,13 +158,13 @@ async function copyRange(source: string, sourceStart: number, length: number, ta
 }
 
 /** What the stand-in adds to s3rver's multipart uploads besides the two store methods. */
-export interface MultipartUploads {
+interface MultipartUploads {
   /** AbortMultipartUpload: the upload and every part of it deleted; NoSuchUpload if there is none. */
   abort(bucket: string, uploadId: string): Promise<void>;
 }
 
 /** Replaces `store`'s putPart and putObjectMultipart with the in-place layout above; returns the abort s3rver lacks. */
-export function handleMultipartUploads(store: S3rverStore, S3Error: S3ErrorConstructor): MultipartUploads {
+function handleMultipartUploads(store: S3rverStore): MultipartUploads {
   const existingUploadDir = async (bucket: string, uploadId: string): Promise<string> => {
     // Both names become path segments: only plain names and s3rver's hex upload ids.
     const uploadDir = SAFE_SEGMENT.test(bucket) && UPLOAD_ID.test(uploadId)

@@ -1,12 +1,12 @@
+/**
+ * The local stand-in for S3: s3rver speaks the S3 REST protocol and keeps objects on
+ * disk, so handlers run the same SDK calls locally as in AWS. Where s3rver's multipart
+ * uploads differ from S3's, s3-multipart.ts patches it.
+ */
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { handleMultipartUploads, type MultipartUploads, type S3rverStore } from './s3-multipart.js';
-
-/**
- * The local stand-in for S3: s3rver speaks the S3 REST protocol and keeps objects on
- * disk, so handlers run the same SDK calls locally as in AWS.
- */
+import { patchS3rverMultipart, type PatchableS3rver } from './s3-multipart.js';
 
 export interface LocalS3 {
   /** http://localhost:PORT */
@@ -24,23 +24,11 @@ export interface LocalS3Options {
   buckets: string[];
 }
 
-/** The parts of s3rver's untyped API (a Koa application) used here. */
-interface S3rverServer {
+/** The parts of s3rver's untyped API used here. */
+interface S3rverServer extends PatchableS3rver {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
-  /** Koa's middleware list, composed when the server starts listening. */
-  middleware: KoaMiddleware[];
-  store: S3rverStore;
 }
-interface KoaContext {
-  method: string;
-  /** The path-style path (/bucket/key) once s3rver's vhost middleware has run. */
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  status: number;
-}
-type KoaMiddleware = (context: KoaContext, next: () => Promise<void>) => Promise<void>;
-type S3ErrorConstructor = new (code: string, message: string, detail?: Record<string, string>) => Error;
 type S3rverConstructor = new (options: {
   address: string;
   port: number;
@@ -50,9 +38,7 @@ type S3rverConstructor = new (options: {
 }) => S3rverServer;
 
 // s3rver is CommonJS without type declarations; load it through require with the shapes above.
-const require = createRequire(import.meta.url);
-const S3rver = require('s3rver') as S3rverConstructor;
-const S3Error = require('s3rver/lib/models/error') as S3ErrorConstructor;
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 /** s3rver accepts only this access key pair. */
 const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -66,31 +52,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     silent: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
-  const uploads = handleMultipartUploads(server.store, S3Error);
-  // s3rver's last middleware is its router; answer AbortMultipartUpload just before it.
-  server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload(uploads));
+  patchS3rverMultipart(server);
   const { port } = await server.run();
   return {
     endpoint: `http://localhost:${port}`,
     port,
     close: () => server.close(),
-  };
-}
-
-/**
- * s3rver 3.7 answers AbortMultipartUpload with 405 and keeps the uploaded parts on disk.
- * This answers it as S3 does (204, parts deleted), so an abandoned video copy leaves
- * nothing behind locally either.
- */
-function abortMultipartUpload(uploads: MultipartUploads): KoaMiddleware {
-  return async (context, next) => {
-    const { uploadId } = context.query;
-    const bucket = /^\/([^/]+)\/./.exec(context.path)?.[1];
-    if (context.method !== 'DELETE' || typeof uploadId !== 'string' || bucket === undefined) {
-      return next();
-    }
-    await uploads.abort(bucket, uploadId);
-    context.status = 204;
   };
 }
 

@@ -17,11 +17,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ApiKeyStore, isApiKeySecret, isWebhookSecret, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/api-keys.js';
+import { ApiKeyStore, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/api-keys.js';
 import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/callback-policy.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { EventDetailType } from '#shared/events.js';
-import { UsageError } from '../cli/usage.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
@@ -31,7 +30,8 @@ import { startProviderSimulator, type ProviderSimulator } from './simulator/serv
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
-import { loadLocalManifest, type LocalFunction, type LocalManifest, type LocalResourceNames } from './template.js';
+import type { LocalResourceNames } from './template/intrinsics.js';
+import { loadLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -40,7 +40,11 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Port of the HTTP API on 127.0.0.1; 0 picks a free one. */
   port?: number;
-  /** The API key `dev` accepts, and its webhook secret; made and kept in the data folder when absent. */
+  /**
+   * The API key `dev` accepts, and its webhook secret; made and kept in the data folder when
+   * absent. Which values a user may set is the CLI's policy (cli/local-options.ts), checked
+   * before the stack starts; the stack registers whatever key it is given.
+   */
   apiKey?: string;
   webhookSecret?: string;
   /** The real AI/ML API key; absent → the built-in simulator. */
@@ -98,7 +102,6 @@ let running = false;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   if (running) throw new Error('a local reelhook stack is already running in this process');
-  checkKeySettings(options);
   running = true;
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
@@ -296,16 +299,6 @@ interface LocalKey {
   apiKey: string;
   webhookSecret: string;
   keyId: string;
-}
-
-/** Malformed key settings fail before anything starts, as a usage error (exit 2). Never echoes the value. */
-function checkKeySettings(options: LocalStackOptions): void {
-  if (options.apiKey !== undefined && !isApiKeySecret(options.apiKey)) {
-    throw new UsageError('REELHOOK_API_KEY must look like rk_<32 base64url characters>, as `reelhook keys create` prints (or unset it to use the key dev keeps in its data folder)');
-  }
-  if (options.webhookSecret !== undefined && !isWebhookSecret(options.webhookSecret)) {
-    throw new UsageError('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
-  }
 }
 
 /**

@@ -8,20 +8,14 @@
  * process.env.AWS_ENDPOINT_URL_SFN = server.endpoint;
  */
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from '../aws-json-protocol.js';
 import { type ExecutionDescription, type ExecutionStatus, LocalSfnError, type LocalStepFunctions } from './engine.js';
 
-export interface LocalSfnServer {
-  /** http://127.0.0.1:PORT */
-  endpoint: string;
-  close(): Promise<void>;
-}
+export type LocalSfnServer = AwsJsonServer;
 
 type Request = Record<string, unknown>;
 type Operation = (engine: LocalStepFunctions, request: Request) => Record<string, unknown>;
 
-const TARGET_PREFIX = 'AWSStepFunctions.';
 /** The service takes inputs up to 256 KiB; leave room for the JSON around them. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
@@ -122,77 +116,18 @@ const operations: Record<string, Operation> = {
   ListExecutions: listPage,
 };
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new LocalSfnError('ValidationException', 'Request body is too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send(response: ServerResponse, statusCode: number, body: Record<string, unknown>): void {
-  const payload = JSON.stringify(body);
-  response.writeHead(statusCode, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
-  });
-  response.end(payload);
-}
-
-async function handle(engine: LocalStepFunctions, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  try {
-    const target = request.headers['x-amz-target'];
-    const operation =
-      request.method === 'POST' && typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-        ? operations[target.slice(TARGET_PREFIX.length)]
-        : undefined;
-    if (!operation) {
-      throw new LocalSfnError('UnknownOperationException', `Unknown operation: ${String(target)}`);
-    }
-    const body = await readBody(request);
-    let parsed: unknown;
-    try {
-      parsed = body === '' ? {} : JSON.parse(body);
-    } catch {
-      throw new LocalSfnError('SerializationException', 'Request body is not valid JSON');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new LocalSfnError('SerializationException', 'Request body must be a JSON object');
-    }
-    send(response, 200, operation(engine, parsed as Request));
-  } catch (error) {
-    if (error instanceof LocalSfnError) {
-      send(response, 400, { __type: error.name, message: error.message });
-    } else {
-      const message = error instanceof Error ? error.message : 'Local Step Functions failed to handle the request';
-      send(response, 500, { __type: 'InternalFailure', message });
-    }
-  }
-}
-
-export function startLocalSfnServer(
-  engine: LocalStepFunctions,
-  options: { port?: number } = {},
-): Promise<LocalSfnServer> {
-  const server = createServer((request, response) => void handle(engine, request, response));
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((resolveClose, rejectClose) => {
-            server.close((error) => (error ? rejectClose(error) : resolveClose()));
-            // SDK clients keep connections alive; without this, close() waits for them to time out.
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+export function startLocalSfnServer(engine: LocalStepFunctions, options: { port?: number } = {}): Promise<LocalSfnServer> {
+  return startAwsJsonServer(
+    {
+      protocolVersion: '1.0',
+      targetPrefix: 'AWSStepFunctions',
+      operations: Object.fromEntries(Object.entries(operations).map(([name, operation]) => [name, (request: Request) => operation(engine, request)])),
+      maxBodyBytes: MAX_BODY_BYTES,
+      bodyTooLarge: { type: 'ValidationException', message: 'Request body is too large', statusCode: 400 },
+      // The engine's errors are named as the service names them (ExecutionDoesNotExist, …).
+      serviceError: (error) => (error instanceof LocalSfnError ? new AwsJsonError(error.name, error.message) : undefined),
+      internalError: { type: 'InternalFailure', message: 'Local Step Functions failed to handle the request' },
+    },
+    options,
+  );
 }

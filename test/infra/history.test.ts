@@ -17,7 +17,7 @@ import {
   worstCasePolls,
 } from '../../infra/history.js';
 import { LOCAL_NAMES } from '../../local/names.js';
-import { type LocalManifest, loadLocalManifest } from '../../local/template.js';
+import { type LocalManifest, loadLocalManifest } from '../../local/template/manifest.js';
 
 interface State {
   Type: string;

@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createReelhookStack } from '../../local/template.js';
+import { createReelhookStack } from '../../local/template/synth.js';
 
 const FUNCTION_NAMES = ['api', 'intake', 'create', 'status', 'copy', 'record', 'notify'] as const;
 type FunctionName = (typeof FUNCTION_NAMES)[number];

@@ -4,14 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CfnTemplate,
-  type LocalManifest,
-  type LocalResourceNames,
-  loadLocalManifest,
-  resolveLocalManifest,
-  TemplateResolutionError,
-} from '../../local/template.js';
+import { type LocalResourceNames, TemplateResolutionError } from '../../local/template/intrinsics.js';
+import { type LocalManifest, loadLocalManifest, resolveLocalManifest } from '../../local/template/manifest.js';
+import type { CfnTemplate } from '../../local/template/synth.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 

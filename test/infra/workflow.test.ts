@@ -3,7 +3,7 @@ import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_PUBLISH_FAILED, GenerationErrorName } from '../../functions/shared/errors.js';
 import { LOCAL_NAMES } from '../../local/names.js';
-import { type LocalManifest, loadLocalManifest } from '../../local/template.js';
+import { type LocalManifest, loadLocalManifest } from '../../local/template/manifest.js';
 
 interface Retrier {
   ErrorEquals: string[];

@@ -2,9 +2,10 @@
  * The key `reelhook dev` registers at every start (REELHOOK_API_KEY / REELHOOK_WEBHOOK_SECRET,
  * or the key it keeps in its data folder): restarts keep its webhook secret, an existing
  * key keeps its name and secret, a revoked key is refused instead of brought back, and a
- * malformed REELHOOK_API_KEY is a usage error. Stacks run in this process, one at a time;
- * the API handler is imported once per process and keeps the first stack's DynamoDB
- * endpoint, so keys are checked through the store, not over HTTP.
+ * malformed REELHOOK_API_KEY is a usage error (the CLI's check, before the stack starts).
+ * Stacks run in this process, one at a time; the API handler is imported once per process
+ * and keeps the first stack's DynamoDB endpoint, so keys are checked through the store,
+ * not over HTTP.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore, newApiKeySecret, newWebhookSecret, type IssuedApiKey } from '#shared/api-keys.js';
 import { createDocumentClient } from '#shared/dynamo.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
+import { localStackOptions } from '../../cli/local-options.js';
 import { UsageError } from '../../cli/usage.js';
 
 let dataDir: string;
@@ -102,11 +104,16 @@ describe('reelhook dev and an existing key', () => {
   });
 });
 
+/** What `reelhook dev` does with these settings: reads them as the CLI does, then starts the stack. */
+async function startDev(env: NodeJS.ProcessEnv): Promise<LocalStack> {
+  return startLocalStack(localStackOptions(0, { REELHOOK_DATA_DIR: dataDir, REELHOOK_WAIT_SCALE: '0', ...env }));
+}
+
 describe('reelhook dev with malformed key settings', () => {
   // A UsageError is what the CLI prints with exit code 2 (cli/main.ts), like its other bad settings.
   it('rejects a REELHOOK_API_KEY that is not an rk_ key as a usage error, without echoing it', async () => {
     for (const apiKey of ['foo', `rk_${'x'.repeat(10)}`, newWebhookSecret()]) {
-      const error = (await startLocalStack({ dataDir, apiKey }).catch((caught: unknown) => caught)) as Error;
+      const error = (await startDev({ REELHOOK_API_KEY: apiKey }).catch((caught: unknown) => caught)) as Error;
       expect(error).toBeInstanceOf(UsageError);
       expect(error.message).toContain('REELHOOK_API_KEY must look like rk_<32 base64url characters>');
       expect(error.message).not.toContain(apiKey);
@@ -114,7 +121,7 @@ describe('reelhook dev with malformed key settings', () => {
   });
 
   it('rejects a malformed REELHOOK_WEBHOOK_SECRET the same way', async () => {
-    const error = (await startLocalStack({ dataDir, apiKey: newApiKeySecret(), webhookSecret: 'nope' }).catch((caught: unknown) => caught)) as Error;
+    const error = (await startDev({ REELHOOK_API_KEY: newApiKeySecret(), REELHOOK_WEBHOOK_SECRET: 'nope' }).catch((caught: unknown) => caught)) as Error;
     expect(error).toBeInstanceOf(UsageError);
     expect(error.message).toBe('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
   });

@@ -1,4 +1,5 @@
 /** The CLI's own behaviour (CONTRACT.md §5) that needs no running stack. */
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -147,6 +148,40 @@ describe('generate errors', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('could not reach the reelhook server at http://127.0.0.1:1 (');
     expect(stderr).not.toContain('fetch failed');
+  });
+});
+
+describe('dev settings', () => {
+  let folder: string;
+  beforeEach(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'reelhook-cli-dev-'));
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('a malformed REELHOOK_API_KEY exits 2 with the key rule, never echoing the key, before anything starts', async () => {
+    const apiKey = 'rk_not-a-key';
+    vi.stubEnv('REELHOOK_DATA_DIR', join(folder, 'data'));
+    vi.stubEnv('REELHOOK_API_KEY', apiKey);
+    const { code, stdout, stderr } = await captured(() => main(['dev', '--port', '0']));
+    expect(code).toBe(2);
+    expect(stderr).toContain('reelhook: REELHOOK_API_KEY must look like rk_<32 base64url characters>');
+    expect(stderr).not.toContain(apiKey);
+    expect(stdout).toBe('');
+    // Nothing started: the data folder was never made.
+    expect(existsSync(join(folder, 'data'))).toBe(false);
+  });
+
+  it('a malformed REELHOOK_WEBHOOK_SECRET exits 2 the same way', async () => {
+    vi.stubEnv('REELHOOK_DATA_DIR', join(folder, 'data'));
+    vi.stubEnv('REELHOOK_API_KEY', `rk_${'A'.repeat(32)}`);
+    vi.stubEnv('REELHOOK_WEBHOOK_SECRET', 'whsec_nope');
+    const { code, stderr } = await captured(() => main(['dev', '--port', '0']));
+    expect(code).toBe(2);
+    expect(stderr).toContain('reelhook: REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
+    expect(stderr).not.toContain('whsec_nope');
   });
 });
 
