@@ -10,7 +10,7 @@
  * exactly this). The construct refuses bounds whose worst case would use more than half
  * of the history, leaving the other half for retries and webhook delivery.
  */
-import type { PollingBounds } from '../functions/shared/polling.js';
+import type { PollingBounds } from '#shared/polling/bounds.js';
 
 /** Step Functions' limit of events in one Standard execution's history. */
 export const HISTORY_EVENT_LIMIT = 25_000;

@@ -6,7 +6,7 @@ import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aw
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/observability.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/runtime/observability.js';
 
 /** The folders under `functions/` that hold a `handler.ts`. */
 export type ReelhookFunctionName = 'api' | 'intake' | 'create' | 'status' | 'copy' | 'record' | 'notify';

@@ -21,7 +21,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { EVENT_PUBLISH_FAILED, GenerationErrorName, RETRYABLE_STEP_ERRORS } from '../functions/shared/errors.js';
+import { EVENT_PUBLISH_FAILED, GenerationErrorName, RETRYABLE_STEP_ERRORS } from '#shared/errors.js';
 import { acknowledgeWildcardResource } from './nag.js';
 
 /**

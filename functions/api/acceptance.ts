@@ -6,15 +6,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { ApiKeyRecord } from '#shared/api-keys.js';
-import { isConditionFailure } from '#shared/dynamo.js';
-import { GenerationExecutions } from '#shared/executions.js';
-import { parseGenerationRequest, type GenerationRequest } from '#shared/generation-request.js';
-import type { GenerationStore } from '#shared/generation-store.js';
-import { bodyHash, checkIdempotencyKey, IDEMPOTENCY_HEADER, type IdempotencyStore } from '#shared/idempotency.js';
-import { newId } from '#shared/ids.js';
-import { newGenerationItem, toPublicGeneration, type GenerationItem, type PublicGeneration } from '#shared/record.js';
-import { presignVideoUrl } from '#shared/video-url.js';
+import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
+import { isConditionFailure } from '#shared/records/dynamo.js';
+import { GenerationExecutions } from '#shared/workflow/executions.js';
+import { parseGenerationRequest, type GenerationRequest } from '#shared/generations/request.js';
+import type { GenerationStore } from '#shared/records/generation-store.js';
+import { bodyHash, checkIdempotencyKey, IDEMPOTENCY_HEADER, type IdempotencyStore } from '#shared/records/idempotency.js';
+import { newId } from '#shared/records/ids.js';
+import { newGenerationItem, toPublicGeneration, type GenerationItem, type PublicGeneration } from '#shared/records/record.js';
+import { presignVideoUrl } from '#shared/video/url.js';
 import { conflict } from './http.js';
 
 export interface GenerationAcceptanceDeps {

@@ -3,17 +3,17 @@
  * The object key is fixed per generation, so a re-run rewrites the same object, and a
  * re-run after the outcome was recorded returns the recorded video without copying.
  */
-import { bucketName, maxVideoBytes, tableName } from '#shared/config.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { bucketName, maxVideoBytes, tableName } from '#shared/runtime/config.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { CopyFailed, ReelhookError } from '#shared/errors.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { createLogger } from '#shared/logger.js';
-import { recordBytesCopied, tracedHandler } from '#shared/observability.js';
-import { sendPayloadsUnsigned } from '#shared/parted-upload.js';
-import { waitScaleFromEnv } from '#shared/polling.js';
-import { createS3Client } from '#shared/s3-client.js';
-import { loadGeneration, type StepInput } from '#shared/steps.js';
-import { copyVideoToS3, type CopiedVideo } from '#shared/video-copy.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { recordBytesCopied, tracedHandler } from '#shared/runtime/observability.js';
+import { sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
+import { waitScaleFromEnv } from '#shared/polling/bounds.js';
+import { createS3Client } from '#shared/video/s3-client.js';
+import { loadGeneration, type StepInput } from '#shared/workflow/steps.js';
+import { copyVideoToS3, type CopiedVideo } from '#shared/video/copy.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
 const s3 = sendPayloadsUnsigned(createS3Client());

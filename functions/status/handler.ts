@@ -3,20 +3,20 @@
  * Returns `completed` (go copy) or `pending` with the next check time; throws
  * ProviderFailed when the provider reports `error` and TimedOut past the deadline.
  */
-import { providerBaseUrl, tableName } from '#shared/config.js';
-import { DurationHistory, estimatedDurationSeconds } from '#shared/duration-history.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { providerBaseUrl, tableName } from '#shared/runtime/config.js';
+import { DurationHistory, estimatedDurationSeconds } from '#shared/polling/duration-history.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { ProviderFailed, ReelhookError, TimedOut } from '#shared/errors.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { createLogger } from '#shared/logger.js';
-import { findModel } from '#shared/models.js';
-import { MetricName, recordGenerationMetric, recordProviderDuration, tracedHandler } from '#shared/observability.js';
-import { planNextCheck } from '#shared/poll-schedule.js';
-import { DEFAULT_TYPICAL_SECONDS, pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
-import { ProviderClient } from '#shared/provider-client.js';
-import { providerApiKey } from '#shared/provider-key.js';
-import type { GenerationItem } from '#shared/record.js';
-import { loadGeneration, type PollPlan, type StatusInput } from '#shared/steps.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { findModel } from '#shared/provider/models.js';
+import { MetricName, recordGenerationMetric, recordProviderDuration, tracedHandler } from '#shared/runtime/observability.js';
+import { planNextCheck } from '#shared/polling/schedule.js';
+import { DEFAULT_TYPICAL_SECONDS, pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } from '#shared/polling/bounds.js';
+import { ProviderClient } from '#shared/provider/client.js';
+import { providerApiKey } from '#shared/provider/key.js';
+import type { GenerationItem } from '#shared/records/record.js';
+import { loadGeneration, type PollPlan, type StatusInput } from '#shared/workflow/steps.js';
 
 const db = createDocumentClient();
 const store = new GenerationStore(db, tableName());

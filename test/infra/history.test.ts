@@ -3,8 +3,8 @@
  * machine definition and the polling bounds as synthesized, not from a hand list.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nextWaitSeconds, type PollingBounds } from '../../functions/shared/polling.js';
-import { nextRetryDelaySeconds } from '../../functions/shared/webhook.js';
+import { nextWaitSeconds, type PollingBounds } from '#shared/polling/bounds.js';
+import { nextRetryDelaySeconds } from '#shared/webhooks/delivery.js';
 import {
   HISTORY_EVENT_LIMIT,
   HISTORY_EVENTS_PER_EXECUTION,

@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, newApiKeySecret, newWebhookSecret, type IssuedApiKey } from '#shared/api-keys.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { ApiKeyStore, newApiKeySecret, newWebhookSecret, type IssuedApiKey } from '#shared/auth/api-keys.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import { UsageError } from '../../cli/usage.js';
 

@@ -7,9 +7,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ApiKeyRecord } from '#shared/api-keys.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { IdempotencyStore } from '#shared/idempotency.js';
+import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { IdempotencyStore } from '#shared/records/idempotency.js';
 import { GenerationAcceptance } from '../../functions/api/acceptance.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 

@@ -4,7 +4,7 @@
  * does at every start) never un-revokes, renames or re-secrets an existing key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, isApiKeySecret, newApiKeySecret, newWebhookSecret, RevokedApiKeyError } from '#shared/api-keys.js';
+import { ApiKeyStore, isApiKeySecret, newApiKeySecret, newWebhookSecret, RevokedApiKeyError } from '#shared/auth/api-keys.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 let table: LocalTable;

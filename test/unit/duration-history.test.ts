@@ -10,7 +10,7 @@ import {
   histogramQuantile,
   mergeHistograms,
   modelStatsKey,
-} from '#shared/duration-history.js';
+} from '#shared/polling/duration-history.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 describe('histogram maths', () => {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_PUBLISH_FAILED, EventPublishFailed } from '#shared/errors.js';
-import { EVENT_SOURCE, EventDetailType, GenerationEvents, outcomeDetailType } from '#shared/events.js';
-import type { PublicGeneration } from '#shared/record.js';
+import { EVENT_SOURCE, EventDetailType, GenerationEvents, outcomeDetailType } from '#shared/events/bus.js';
+import type { PublicGeneration } from '#shared/records/record.js';
 import { startLocalEventBridge, type LocalEventBridge } from '../../local/eventbridge.js';
 
 const generation: PublicGeneration = {

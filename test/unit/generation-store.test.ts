@@ -3,10 +3,10 @@
  * dynalite (the DynamoDB wire protocol) on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GenerationStore } from '#shared/generation-store.js';
-import { webhookIdFor } from '#shared/ids.js';
-import { callbackFor } from '#shared/notification.js';
-import { newGenerationItem, type CallbackInfo, type GenerationItem } from '#shared/record.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { webhookIdFor } from '#shared/records/ids.js';
+import { callbackFor } from '#shared/webhooks/notification.js';
+import { newGenerationItem, type CallbackInfo, type GenerationItem } from '#shared/records/record.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

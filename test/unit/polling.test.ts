@@ -6,9 +6,9 @@ import {
   toScheduleSeconds,
   waitScaleFromEnv,
   waitUntil,
-} from '#shared/polling.js';
-import { EMPTY_HISTOGRAM } from '#shared/duration-history.js';
-import { buildPollSchedule } from '#shared/poll-schedule.js';
+} from '#shared/polling/bounds.js';
+import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
+import { buildPollSchedule } from '#shared/polling/schedule.js';
 
 describe('nextWaitSeconds (a model without history)', () => {
   const base = { typicalSeconds: 186, elapsedSeconds: 0, polls: 0, remainingSeconds: 3600 };

@@ -2,8 +2,8 @@ import { type IncomingHttpHeaders, type Server, type ServerResponse, createServe
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderRateLimited, ProviderRejected, ProviderUnavailable } from '#shared/errors.js';
-import { parseGenerationRequest } from '#shared/generation-request.js';
-import { ProviderClient } from '#shared/provider-client.js';
+import { parseGenerationRequest } from '#shared/generations/request.js';
+import { ProviderClient } from '#shared/provider/client.js';
 
 const API_KEY = 'sk-test-0123456789abcdef-secret';
 const V16 = 'kling-video/v1.6/standard/text-to-video';

@@ -4,11 +4,11 @@
  * caller did not ask for leaves the shown delivery as it was. Against dynalite on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallbackEventType } from '#shared/generation-request.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { webhookIdFor } from '#shared/ids.js';
-import { callbackFor, deliveryOf } from '#shared/notification.js';
-import { newGenerationItem, type CallbackInfo, type GenerationItem } from '#shared/record.js';
+import type { CallbackEventType } from '#shared/generations/request.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { webhookIdFor } from '#shared/records/ids.js';
+import { callbackFor, deliveryOf } from '#shared/webhooks/notification.js';
+import { newGenerationItem, type CallbackInfo, type GenerationItem } from '#shared/records/record.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 let table: LocalTable;

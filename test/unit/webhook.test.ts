@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newWebhookSecret } from '#shared/api-keys.js';
-import type { Resolver } from '#shared/callback-policy.js';
+import { newWebhookSecret } from '#shared/auth/api-keys.js';
+import type { Resolver } from '#shared/webhooks/callback-policy.js';
 import {
   deliverWebhook,
   MAX_RETRY_AFTER_SECONDS,
@@ -13,7 +13,7 @@ import {
   RETRY_SCHEDULE_SECONDS,
   signingSecrets,
   signWebhook,
-} from '#shared/webhook.js';
+} from '#shared/webhooks/delivery.js';
 
 describe('signWebhook', () => {
   const secret = newWebhookSecret();

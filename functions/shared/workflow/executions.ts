@@ -5,7 +5,7 @@
  * plus a suffix (`-started`, `-cancel`, `-redeliver-<n>`: runs that only deliver an event).
  */
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { NotifyInput, StepInput } from './steps.js';
+import type { NotifyInput, StepInput } from '#shared/workflow/steps.js';
 
 const isNamed = (error: unknown, name: string): boolean => error instanceof Error && error.name === name;
 

@@ -9,9 +9,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from './dynamo.js';
-import { newId } from './ids.js';
-import { TableLayout } from './table-layout.js';
+import { isConditionFailure } from '#shared/records/dynamo.js';
+import { newId } from '#shared/records/ids.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 
 export interface ApiKeyRecord {
   key_id: string;

@@ -15,8 +15,8 @@
  * kling, "~3 min 6 s" in the provider's docs) as if it were a few dozen past
  * generations; without history, the seeds' figure alone.
  */
-import { bucketRange, type DurationHistogram, EMPTY_HISTOGRAM, histogramQuantile } from './duration-history.js';
-import type { PollingBounds } from './polling.js';
+import { bucketRange, type DurationHistogram, EMPTY_HISTOGRAM, histogramQuantile } from '#shared/polling/duration-history.js';
+import type { PollingBounds } from '#shared/polling/bounds.js';
 
 /** The seeds' loop, the reference for detection lag: check at once, then every 15 s. */
 export const SEED_POLL_INTERVAL_SECONDS = 15;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CopyFailed, InvalidVideo } from '#shared/errors.js';
-import { PartedUpload, type PartedUploadTarget } from '#shared/parted-upload.js';
-import { sniffVideoContainer, VIDEO_SIGNATURE_BYTES } from '#shared/video-signature.js';
+import { PartedUpload, type PartedUploadTarget } from '#shared/video/parted-upload.js';
+import { sniffVideoContainer, VIDEO_SIGNATURE_BYTES } from '#shared/video/signature.js';
 
 /**
  * Copies a finished video from the provider's temporary URL into our bucket: streamed

@@ -3,9 +3,9 @@
  * execution carries only the generation id and each step's small result; the record
  * in DynamoDB is the source of truth.
  */
-import { ReelhookError } from './errors.js';
-import type { GenerationStore } from './generation-store.js';
-import type { GenerationItem, StoredVideo } from './record.js';
+import { ReelhookError } from '#shared/errors.js';
+import type { GenerationStore } from '#shared/records/generation-store.js';
+import type { GenerationItem, StoredVideo } from '#shared/records/record.js';
 
 export interface StepInput {
   generation_id: string;

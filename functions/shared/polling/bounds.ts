@@ -5,8 +5,8 @@
  * limit them: the first wait when it is configured, and the shortest and longest wait
  * between two checks.
  */
-import { buildPollSchedule, type PollSchedule, waitFromSchedule } from './poll-schedule.js';
-import { EMPTY_HISTOGRAM } from './duration-history.js';
+import { buildPollSchedule, type PollSchedule, waitFromSchedule } from '#shared/polling/schedule.js';
+import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
 
 /** A model missing from the registry is assumed to take as long as the seeds' kling v1.6 (~3 min). */
 export const DEFAULT_TYPICAL_SECONDS = 186;

@@ -7,8 +7,8 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import type { ApiKeyRecord } from './api-keys.js';
-import { CallbackRefused, callbackUrlProblem, guardedLookup, hostOf, type CallbackPolicy, type Resolver } from './callback-policy.js';
+import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
+import { CallbackRefused, callbackUrlProblem, guardedLookup, hostOf, type CallbackPolicy, type Resolver } from '#shared/webhooks/callback-policy.js';
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
 export const MAX_RESPONSE_BYTES = 64 * 1024;

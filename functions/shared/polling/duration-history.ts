@@ -10,7 +10,7 @@
  * the previous month, so the history follows a provider that gets faster or slower.
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TableLayout } from './table-layout.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 
 /** Bucket i holds durations in [EDGE·GROWTH^i, EDGE·GROWTH^(i+1)); the first and last also hold what lies beyond. */
 export const HISTOGRAM_LAYOUT = {

@@ -1,6 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { StoredVideo } from './record.js';
+import type { StoredVideo } from '#shared/records/record.js';
 
 /** How long a download URL of our copy stays valid. */
 export const VIDEO_URL_TTL_SECONDS = 3600;

@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { traceClient } from './observability.js';
+import { traceClient } from '#shared/runtime/observability.js';
 
 /**
  * Builds the S3 client the handlers use. In AWS, defaults. Locally, reelhook sets

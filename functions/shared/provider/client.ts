@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderRateLimited, ProviderRejected, ProviderUnavailable } from '#shared/errors.js';
-import { waitScaleFromEnv } from '#shared/polling.js';
+import { waitScaleFromEnv } from '#shared/polling/bounds.js';
 
 export interface ProviderClientOptions {
   baseUrl: string;

@@ -5,9 +5,9 @@
  * puts `{"errorType","errorMessage"}` in Cause. Anything else (a Lambda timeout, a
  * crash) is reported under the contract name of the stage it interrupted.
  */
-import { GenerationErrorName, isGenerationErrorName } from './errors.js';
-import type { GenerationItem } from './record.js';
-import type { StepFailure } from './steps.js';
+import { GenerationErrorName, isGenerationErrorName } from '#shared/errors.js';
+import type { GenerationItem } from '#shared/records/record.js';
+import type { StepFailure } from '#shared/workflow/steps.js';
 
 export function describeFailure(failure: StepFailure, item: GenerationItem): { name: string; message: string } {
   const message = causeMessage(failure.Cause);

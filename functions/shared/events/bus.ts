@@ -10,8 +10,8 @@
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { EventPublishFailed } from './errors.js';
-import type { GenerationStatus, PublicGeneration } from './record.js';
+import { EventPublishFailed } from '#shared/errors.js';
+import type { GenerationStatus, PublicGeneration } from '#shared/records/record.js';
 
 /** The `source` of every event reelhook publishes; infra allows the functions' PutEvents only under it. */
 export const EVENT_SOURCE = 'reelhook';

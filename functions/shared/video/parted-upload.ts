@@ -17,7 +17,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from './s3-limits.js';
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from '#shared/video/s3-limits.js';
 
 export interface PartedUploadTarget {
   s3: S3Client;

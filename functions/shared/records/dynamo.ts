@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { traceClient } from './observability.js';
+import { traceClient } from '#shared/runtime/observability.js';
 
 /** Document client shared by the stores; locally the SDK reads AWS_ENDPOINT_URL_DYNAMODB itself. */
 export function createDocumentClient(client: DynamoDBClient = traceClient(new DynamoDBClient({}))): DynamoDBDocumentClient {

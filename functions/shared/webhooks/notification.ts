@@ -3,9 +3,9 @@
  * record step (a generation that ends in the workflow) and the API (cancel,
  * redelivery), so an event has one webhook-id and one shape whichever path made it.
  */
-import { webhookIdFor } from './ids.js';
-import type { CallbackInfo, DeliverySlot, GenerationItem, SupersededDelivery, WebhookEventType } from './record.js';
-import type { Notification } from './steps.js';
+import { webhookIdFor } from '#shared/records/ids.js';
+import type { CallbackInfo, DeliverySlot, GenerationItem, SupersededDelivery, WebhookEventType } from '#shared/records/record.js';
+import type { Notification } from '#shared/workflow/steps.js';
 
 /**
  * The callback state once `eventType` happens. An event the caller asked for becomes the

@@ -10,10 +10,10 @@
  * eventually (and dynalite never), and a caller must not see it meanwhile.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, setExpression } from './dynamo.js';
-import { ValidationError, type FieldIssue } from './errors.js';
-import { TableLayout } from './table-layout.js';
-import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type StoredVideo } from './record.js';
+import { isConditionFailure, setExpression } from '#shared/records/dynamo.js';
+import { ValidationError, type FieldIssue } from '#shared/errors.js';
+import { TableLayout } from '#shared/records/table-layout.js';
+import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type StoredVideo } from '#shared/records/record.js';
 
 export class GenerationStore {
   constructor(

@@ -2,8 +2,8 @@
  * The generation record: what is stored in DynamoDB and what callers see
  * (CONTRACT.md §2 "The generation record").
  */
-import type { CallbackEventType, GenerationRequest } from './generation-request.js';
-import type { CopiedVideo } from './video-copy.js';
+import type { CallbackEventType, GenerationRequest } from '#shared/generations/request.js';
+import type { CopiedVideo } from '#shared/video/copy.js';
 
 export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
 export type CallbackState = 'none' | 'pending' | 'delivered' | 'failed';

@@ -2,11 +2,11 @@
  * Parses and validates the body of `POST /v2/video/generations` (CONTRACT.md §2):
  * the AI/ML API fields of the chosen model plus reelhook's own extensions.
  */
-// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/models.js).
+// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/provider/models.js).
 import * as z from 'zod/mini';
 import { type FieldIssue, ValidationError } from '#shared/errors.js';
-import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/callback-policy.js';
-import { MODELS, type VideoModel } from '#shared/models.js';
+import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
+import { MODELS, type VideoModel } from '#shared/provider/models.js';
 
 export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
 export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[number];

@@ -13,9 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from './dynamo.js';
-import { ValidationError } from './errors.js';
-import { TableLayout } from './table-layout.js';
+import { isConditionFailure } from '#shared/records/dynamo.js';
+import { ValidationError } from '#shared/errors.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
