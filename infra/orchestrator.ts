@@ -66,7 +66,7 @@ export interface ReelhookOrchestratorProps {
   readonly providerSecret?: ISecret;
   /**
    * Wait before the first status check of a generation (whole seconds).
-   * @default 60 % of the model's typical duration
+   * @default chosen by the model's learned polling schedule (its seeds' typical duration until it has history), at least pollMinInterval
    */
   readonly pollFirstCheck?: Duration;
   /**

@@ -13,7 +13,8 @@ import { sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
 import { waitScaleFromEnv } from '#shared/polling/bounds.js';
 import { createS3Client } from '#shared/video/s3-client.js';
 import { loadGeneration, type StepInput } from '#shared/workflow/steps.js';
-import { copyVideoToS3, type CopiedVideo } from '#shared/video/copy.js';
+import { copyVideoToS3 } from '#shared/video/copy.js';
+import type { StoredVideo } from '#shared/records/record.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
 const s3 = sendPayloadsUnsigned(createS3Client());
@@ -25,7 +26,7 @@ const logger = createLogger('copy');
 
 export const videoKeyFor = (generationId: string): string => `videos/${generationId}.mp4`;
 
-export const handler = tracedHandler('copy', async (event: StepInput): Promise<CopiedVideo> => {
+export const handler = tracedHandler('copy', async (event: StepInput): Promise<StoredVideo> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   if (item.video) return item.video;

@@ -48,6 +48,12 @@ export const RETRYABLE_STEP_ERRORS: readonly GenerationErrorName[] = [
  */
 export const EVENT_PUBLISH_FAILED = 'EventPublishFailed';
 
+/**
+ * A step ran for a record that is not in the table, or that lacks what an earlier step
+ * wrote. Not a generation outcome: a bug, which fails the execution loudly.
+ */
+export const GENERATION_MISSING = 'GenerationMissing';
+
 const HTTP_STATUS: Record<ApiErrorName, number> = {
   ValidationError: 400,
   Unauthorized: 401,
@@ -148,6 +154,12 @@ export class InvalidVideo extends ReelhookError<'InvalidVideo'> {
 export class EventPublishFailed extends ReelhookError<typeof EVENT_PUBLISH_FAILED> {
   constructor(message: string, options?: ReelhookErrorOptions) {
     super(EVENT_PUBLISH_FAILED, message, options);
+  }
+}
+
+export class GenerationMissing extends ReelhookError<typeof GENERATION_MISSING> {
+  constructor(message: string, options?: ReelhookErrorOptions) {
+    super(GENERATION_MISSING, message, options);
   }
 }
 

@@ -6,7 +6,7 @@
 import { providerBaseUrl, tableName } from '#shared/runtime/config.js';
 import { DurationHistory, estimatedDurationSeconds } from '#shared/polling/duration-history.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
-import { ProviderFailed, ReelhookError, TimedOut } from '#shared/errors.js';
+import { GenerationMissing, ProviderFailed, ReelhookError, TimedOut } from '#shared/errors.js';
 import { GenerationStore } from '#shared/records/generation-store.js';
 import { createLogger } from '#shared/runtime/logger.js';
 import { findModel } from '#shared/provider/models.js';
@@ -36,7 +36,7 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
   stopIfEnded(item);
   if (item.status === 'completed' || item.provider_video_url) return { ...event.poll, status: 'completed' };
   const providerId = item.provider.generation_id;
-  if (!providerId) throw new ReelhookError('GenerationMissing', `generation ${item.id} has no provider id`);
+  if (!providerId) throw new GenerationMissing(`generation ${item.id} has no provider id`);
 
   const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey(), waitScale });
   const remote = await provider.getGeneration(providerId);

@@ -1,12 +1,10 @@
 /**
  * Polling configuration and the clock of the Wait states.
  *
- * The check times themselves are learned per model (poll-schedule.ts); these bounds
+ * The check times themselves are learned per model (schedule.ts); these bounds
  * limit them: the first wait when it is configured, and the shortest and longest wait
  * between two checks.
  */
-import { buildPollSchedule, type PollSchedule, waitFromSchedule } from '#shared/polling/schedule.js';
-import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
 
 /** A model missing from the registry is assumed to take as long as the seeds' kling v1.6 (~3 min). */
 export const DEFAULT_TYPICAL_SECONDS = 186;
@@ -25,33 +23,6 @@ export const DEFAULT_POLLING_BOUNDS: PollingBounds = {
   minIntervalSeconds: 5,
   maxIntervalSeconds: 60,
 };
-
-export interface PollingState {
-  typicalSeconds: number;
-  /** Seconds since the provider accepted the job. */
-  elapsedSeconds: number;
-  /** Status checks made so far. */
-  polls: number;
-  /** Seconds left before the generation's deadline. */
-  remainingSeconds: number;
-}
-
-const seedSchedules = new Map<string, PollSchedule>();
-
-/**
- * The wait a model without any history gets: the schedule learned from the seeds'
- * typical duration alone (what `planNextCheck` returns before the first generation of
- * a model has completed).
- */
-export function nextWaitSeconds(state: PollingState, bounds: PollingBounds = DEFAULT_POLLING_BOUNDS): number {
-  const key = `${state.typicalSeconds}\n${JSON.stringify(bounds)}`;
-  let schedule = seedSchedules.get(key);
-  if (schedule === undefined) {
-    schedule = buildPollSchedule({ histogram: EMPTY_HISTOGRAM, typicalSeconds: state.typicalSeconds, bounds });
-    seedSchedules.set(key, schedule);
-  }
-  return waitFromSchedule(schedule, state, bounds);
-}
 
 export function pollingBoundsFromEnv(env: NodeJS.ProcessEnv = process.env): PollingBounds {
   const read = (key: string): number | null => {

@@ -3,14 +3,23 @@
  * (CONTRACT.md §2 "The generation record").
  */
 import type { CallbackEventType, GenerationRequest } from '#shared/generations/request.js';
-import type { CopiedVideo } from '#shared/video/copy.js';
 
 export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
 export type CallbackState = 'none' | 'pending' | 'delivered' | 'failed';
 export type WebhookEventType = CallbackEventType;
 
 /** Our copy in S3, exactly as the copy step reports it. */
-export type StoredVideo = CopiedVideo;
+export interface StoredVideo {
+  bucket: string;
+  key: string;
+  /** s3://bucket/key */
+  s3_uri: string;
+  size_bytes: number;
+  /** Hex sha256 of the bytes stored. */
+  sha256: string;
+  /** e.g. video/mp4 */
+  content_type: string;
+}
 
 export interface CallbackInfo {
   url: string | null;
@@ -56,7 +65,7 @@ export interface GenerationItem {
   timeout_seconds: number;
   deadline_at: string;
   polls: number;
-  /** When each step happened (accepted, provider_accepted, provider_done, copied, completed, failed…). */
+  /** When each step happened: accepted, provider_accepted, provider_done, completed, failed, notified. */
   timeline: Record<string, string>;
   created_at: string;
   updated_at: string;

@@ -3,7 +3,7 @@
  * execution carries only the generation id and each step's small result; the record
  * in DynamoDB is the source of truth.
  */
-import { ReelhookError } from '#shared/errors.js';
+import { GenerationMissing } from '#shared/errors.js';
 import type { GenerationStore } from '#shared/records/generation-store.js';
 import type { GenerationItem, StoredVideo } from '#shared/records/record.js';
 
@@ -59,6 +59,6 @@ export interface DeliveryPlan {
 export async function loadGeneration(store: GenerationStore, id: string): Promise<GenerationItem> {
   const item = await store.get(id);
   // Not a contract error: an execution for a record that does not exist is a bug, and should fail loudly.
-  if (!item) throw new ReelhookError('GenerationMissing', `generation ${id} is not in the table`);
+  if (!item) throw new GenerationMissing(`generation ${id} is not in the table`);
   return item;
 }
