@@ -12,7 +12,7 @@ import { callbackFor, notificationOf } from '#shared/webhooks/notification.js';
 import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/records/record.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 import { presignVideoUrl } from '#shared/video/url.js';
-import { GenerationAcceptance, type GenerationAcceptanceDeps } from './acceptance.js';
+import { GenerationAcceptance, type GenerationAcceptanceDeps } from '#shared/generations/acceptance.js';
 import { conflict, notFound } from './http.js';
 
 export interface GenerationRoutesDeps extends GenerationAcceptanceDeps {

@@ -22,7 +22,7 @@ import { createLogger } from '#shared/runtime/logger.js';
 import { traceClient, tracedHandler } from '#shared/runtime/observability.js';
 import type { PublicGeneration } from '#shared/records/record.js';
 import { createS3Client } from '#shared/video/s3-client.js';
-import { GenerationAcceptance } from '../api/acceptance.js';
+import { GenerationAcceptance } from '#shared/generations/acceptance.js';
 
 const db = createDocumentClient();
 const table = tableName();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { GenerationStore } from '#shared/records/generation-store.js';
 import { IdempotencyStore } from '#shared/records/idempotency.js';
-import { GenerationAcceptance } from '../../functions/api/acceptance.js';
+import { GenerationAcceptance } from '#shared/generations/acceptance.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook';

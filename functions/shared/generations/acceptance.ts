@@ -7,6 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
+import { ApiError, ApiErrorName } from '#shared/errors.js';
 import { isConditionFailure } from '#shared/records/dynamo.js';
 import { GenerationExecutions } from '#shared/workflow/executions.js';
 import { parseGenerationRequest, type GenerationRequest } from '#shared/generations/request.js';
@@ -15,7 +16,6 @@ import { bodyHash, checkIdempotencyKey, IDEMPOTENCY_HEADER, type IdempotencyStor
 import { newId } from '#shared/records/ids.js';
 import { newGenerationItem, toPublicGeneration, type GenerationItem, type PublicGeneration } from '#shared/records/record.js';
 import { presignVideoUrl } from '#shared/video/url.js';
-import { conflict } from './http.js';
 
 export interface GenerationAcceptanceDeps {
   store: GenerationStore;
@@ -58,7 +58,7 @@ export class GenerationAcceptance {
       const hash = bodyHash(body);
       const claim = await this.deps.idempotency.claim(caller.key_id, idempotencyKey, { generation_id: id, body_hash: hash }, now.getTime());
       if (claim.body_hash !== hash) {
-        throw conflict(`this ${IDEMPOTENCY_HEADER} was used with a different body in the last 24 h; use a new key for a new request`);
+        throw new ApiError(ApiErrorName.Conflict, `this ${IDEMPOTENCY_HEADER} was used with a different body in the last 24 h; use a new key for a new request`);
       }
       id = claim.generation_id;
     }
