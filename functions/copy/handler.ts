@@ -5,14 +5,14 @@
  */
 import { bucketName, maxVideoBytes, tableName } from '#shared/runtime/config.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
-import { CopyFailed, ReelhookError } from '#shared/errors.js';
+import { CopyFailed } from '#shared/errors.js';
 import { GenerationStore } from '#shared/records/generation-store.js';
 import { createLogger } from '#shared/runtime/logger.js';
 import { recordBytesCopied, tracedHandler } from '#shared/runtime/observability.js';
 import { sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
 import { waitScaleFromEnv } from '#shared/polling/bounds.js';
 import { createS3Client } from '#shared/video/s3-client.js';
-import { loadGeneration, type StepInput } from '#shared/workflow/steps.js';
+import { loadGeneration, stopIfEnded, type StepInput } from '#shared/workflow/steps.js';
 import { copyVideoToS3 } from '#shared/video/copy.js';
 import type { StoredVideo } from '#shared/records/record.js';
 
@@ -31,7 +31,7 @@ export const handler = tracedHandler('copy', async (event: StepInput): Promise<S
   const item = await loadGeneration(store, event.generation_id);
   if (item.video) return item.video;
   // Ended elsewhere (cancelled) before the copy: store nothing for a generation that failed.
-  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+  stopIfEnded(item);
   if (!item.provider_video_url) throw new CopyFailed('the provider gave no video URL to copy');
   const copied = await copyVideoToS3({
     sourceUrl: item.provider_video_url,

@@ -3,7 +3,7 @@
  * execution carries only the generation id and each step's small result; the record
  * in DynamoDB is the source of truth.
  */
-import { GenerationMissing } from '#shared/errors.js';
+import { GenerationMissing, ReelhookError } from '#shared/errors.js';
 import type { GenerationStore } from '#shared/records/generation-store.js';
 import type { GenerationItem, StoredVideo } from '#shared/records/record.js';
 
@@ -61,4 +61,9 @@ export async function loadGeneration(store: GenerationStore, id: string): Promis
   // Not a contract error: an execution for a record that does not exist is a bug, and should fail loudly.
   if (!item) throw new GenerationMissing(`generation ${id} is not in the table`);
   return item;
+}
+
+/** A generation that ended elsewhere (cancelled through the API) stops the step with that outcome. */
+export function stopIfEnded(item: GenerationItem): void {
+  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
 }
