@@ -1,5 +1,5 @@
 /**
- * `reelhook keys create | list | revoke | rotate-secret` (CONTRACT.md §5): API keys in
+ * `reelhook keys create | list | revoke | rotate-secret` (docs/local-mode.md): API keys in
  * the local store, or in a deployed stack's table with `--stack NAME`.
  *
  * Locally, a running `reelhook dev` holds the data folder's DynamoDB (LevelDB locks

@@ -1,4 +1,4 @@
-/** Local-mode settings from the environment (CONTRACT.md §5), shared by `dev` and `generate`. */
+/** Local-mode settings from the environment (docs/local-mode.md), shared by `dev` and `generate`. */
 import { waitScaleFromEnv } from '#shared/polling/bounds.js';
 import type { LocalStackOptions } from '../local/stack.js';
 import { UsageError } from './usage.js';

@@ -15,7 +15,7 @@ import type { PollingBounds } from '#shared/polling/bounds.js';
 /** Step Functions' limit of events in one Standard execution's history. */
 export const HISTORY_EVENT_LIMIT = 25_000;
 
-/** The longest `timeout_seconds` a request may ask for (CONTRACT.md §2). */
+/** The longest `timeout_seconds` a request may ask for (docs/api.md). */
 export const MAX_GENERATION_SECONDS = 86_400;
 
 /**

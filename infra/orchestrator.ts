@@ -21,7 +21,7 @@ import { acknowledgeWildcardResource } from './nag.js';
 import { ReelhookStorage, VIDEO_PREFIX } from './storage.js';
 import { COPY_TIMEOUT, ReelhookWorkflow } from './workflow.js';
 
-/** The only callback policy AWS allows: https to public addresses (CONTRACT.md §3). */
+/** The only callback policy AWS allows: https to public addresses (docs/webhooks.md). */
 export type ReelhookCallbackPolicy = 'public';
 
 export interface ReelhookOrchestratorProps {

@@ -1,5 +1,5 @@
 /**
- * The generation routes of CONTRACT.md §2: accept, read, list, cancel, redeliver.
+ * The generation routes of docs/api.md: accept, read, list, cancel, redeliver.
  * Each generation belongs to the API key that created it; another key's id answers
  * 404 exactly like an unknown one, for every route.
  */

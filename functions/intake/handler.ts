@@ -1,6 +1,6 @@
 /**
  * Intake: starts a generation from an EventBridge event of detail-type `Video
- * Generation Requested` (CONTRACT.md §4), through the same path as
+ * Generation Requested` (docs/events.md), through the same path as
  * `POST /v2/video/generations`: same validation, same record, same idempotency.
  *
  * The detail is a POST body plus `api_key_id` (the tenant the generation belongs to)

@@ -1,7 +1,7 @@
 /**
  * The error taxonomy of reelhook, in one place.
  *
- * Names are part of the external contract (CONTRACT.md §2) and are also what the
+ * Names are part of the external contract (docs/api.md) and are also what the
  * state machine's Retry/Catch match on: infra/ imports these constants, so a name is
  * never typed twice. A handler that fails throws one of these classes; Step Functions
  * sees `error.name` as the error type.
@@ -126,7 +126,7 @@ export class ProviderUnavailable extends ReelhookError<'ProviderUnavailable'> {
 }
 /**
  * A 429 from the provider: named ProviderUnavailable, so the state machine retries it
- * (CONTRACT.md §2 counts 429 there), and carrying the provider's Retry-After in seconds.
+ * (docs/api.md counts 429 there), and carrying the provider's Retry-After in seconds.
  */
 export class ProviderRateLimited extends ProviderUnavailable {
   readonly retryAfterSeconds: number | null;

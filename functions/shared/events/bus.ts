@@ -1,5 +1,5 @@
 /**
- * Generation events on EventBridge (CONTRACT.md §4), for pipelines: `Video Generation
+ * Generation events on EventBridge (docs/events.md), for pipelines: `Video Generation
  * Started` when the provider accepts the job, `Video Generation Completed` / `Failed`
  * once the outcome is recorded; source `reelhook`, detail = the public record (what a
  * webhook's `data` holds).

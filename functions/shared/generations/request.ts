@@ -1,5 +1,5 @@
 /**
- * Parses and validates the body of `POST /v2/video/generations` (CONTRACT.md §2):
+ * Parses and validates the body of `POST /v2/video/generations` (docs/api.md):
  * the AI/ML API fields of the chosen model plus reelhook's own extensions.
  */
 // zod/mini as a namespace import keeps the Lambda bundles small (see #shared/provider/models.js).

@@ -1,6 +1,6 @@
 /**
  * The registry of text-to-video models reelhook can drive, with the provider fields
- * each one accepts (per the AI/ML API's OpenAPI schemas in /work/shared/seeds/).
+ * each one accepts (per the AI/ML API's published OpenAPI schemas).
  *
  * Field schemas are defined once and composed per model, so adding a model is one
  * `defineModel` entry. Error messages are written for humans because they reach API

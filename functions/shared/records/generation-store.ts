@@ -131,7 +131,7 @@ export class GenerationStore {
     return this.transition(id, ['generating'], fields);
   }
 
-  /** `completed` only once our copy is in S3 (CONTRACT.md §2). */
+  /** `completed` only once our copy is in S3 (docs/api.md). */
   markCompleted(id: string, video: StoredVideo, callback: CallbackInfo, at: string): Promise<GenerationItem | null> {
     return this.transition(id, ['generating'], {
       status: 'completed',

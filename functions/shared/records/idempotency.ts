@@ -1,5 +1,5 @@
 /**
- * `Idempotency-Key` (CONTRACT.md §2): the same key with the same body from the same
+ * `Idempotency-Key` (docs/api.md): the same key with the same body from the same
  * API key within 24 h names the same generation; a different body is a conflict.
  *
  * A request claims `IDEM#<key id>#<sha256(idempotency key)>` with one conditional put

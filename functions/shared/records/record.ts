@@ -1,6 +1,6 @@
 /**
  * The generation record: what is stored in DynamoDB and what callers see
- * (CONTRACT.md §2 "The generation record").
+ * (docs/api.md, "The generation record").
  */
 import type { CallbackEventType, GenerationRequest } from '#shared/generations/request.js';
 

@@ -1,5 +1,5 @@
 /**
- * Where webhooks may go: the SSRF guard of CONTRACT.md §3.
+ * Where webhooks may go: the SSRF guard of docs/webhooks.md.
  *
  * - `public` (AWS): `https` only, to hosts whose every address is public unicast.
  * - `local` (`reelhook dev`): the same, plus `http` and loopback, so a receiver on the

@@ -1,5 +1,5 @@
 /**
- * Standard Webhooks delivery (CONTRACT.md §3): a signed POST to an address the callback
+ * Standard Webhooks delivery (docs/webhooks.md): a signed POST to an address the callback
  * policy allows; a 2xx within 10 s is success, a redirect is a failure (never
  * followed), and at most 64 KiB of the answer is read.
  */

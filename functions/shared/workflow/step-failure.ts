@@ -1,7 +1,7 @@
 /**
  * Turns a state machine Catch result (`{ Error, Cause }`) into the record's error.
  *
- * Our handlers throw errors named after the contract (CONTRACT.md §2), and Lambda
+ * Our handlers throw errors named after the contract (docs/api.md), and Lambda
  * puts `{"errorType","errorMessage"}` in Cause. Anything else (a Lambda timeout, a
  * crash) is reported under the contract name of the stage it interrupted.
  */
