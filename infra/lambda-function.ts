@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/runtime/observability.js';
+import { ENTRY_METADATA_KEY } from '#shared/facts.js';
 
 /** The folders under `functions/` that hold a `handler.ts`. */
 export type ReelhookFunctionName = 'api' | 'intake' | 'create' | 'status' | 'copy' | 'record' | 'notify';
@@ -15,7 +16,6 @@ export type ReelhookFunctionName = 'api' | 'intake' | 'create' | 'status' | 'cop
  * Metadata key on each `AWS::Lambda::Function` naming its source entry, repo-relative
  * with forward slashes, so local mode (local/template.ts) runs the same code that deploys.
  */
-const ENTRY_METADATA_KEY = 'reelhook:entry';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 

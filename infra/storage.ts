@@ -5,9 +5,10 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, type IBuck
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TableLayout } from '#shared/records/table-layout.js';
+import { VIDEO_PREFIX } from '#shared/facts.js';
 
 /** Key prefix of the video copies in the bucket; IAM grants are scoped to it. */
-export const VIDEO_PREFIX = 'videos/';
+export { VIDEO_PREFIX };
 
 /**
  * Metadata key naming what a resource is to reelhook, so local mode (local/template.ts)

@@ -32,6 +32,7 @@ import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
 import { loadLocalManifest, type LocalFunction, type LocalManifest, type LocalResourceNames } from './template.js';
+import { DEFAULT_PROVIDER_BASE_URL } from '#shared/facts.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -116,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let simulator: ProviderSimulator | null = null;
     let providerKey = options.providerKey;
-    let providerBaseUrl = options.providerBaseUrl ?? 'https://api.aimlapi.com';
+    let providerBaseUrl = options.providerBaseUrl ?? DEFAULT_PROVIDER_BASE_URL;
     if (!providerKey) {
       providerKey = `sim_${randomBytes(16).toString('hex')}`;
       simulator = await startProviderSimulator({

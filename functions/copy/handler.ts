@@ -15,6 +15,7 @@ import { createS3Client } from '#shared/video/s3-client.js';
 import { loadGeneration, stopIfEnded, type StepInput } from '#shared/workflow/steps.js';
 import { copyVideoToS3 } from '#shared/video/copy.js';
 import type { StoredVideo } from '#shared/records/record.js';
+import { videoKeyFor } from '#shared/facts.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
 const s3 = sendPayloadsUnsigned(createS3Client());
@@ -23,8 +24,6 @@ const maxBytes = maxVideoBytes();
 /** Pause between download attempts inside one copy (REELHOOK_WAIT_SCALE scales it locally). */
 const retryDelayMs = 500 * waitScaleFromEnv();
 const logger = createLogger('copy');
-
-export const videoKeyFor = (generationId: string): string => `videos/${generationId}.mp4`;
 
 export const handler = tracedHandler('copy', async (event: StepInput): Promise<StoredVideo> => {
   logger.appendKeys({ generation_id: event.generation_id });

@@ -12,6 +12,7 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { EventPublishFailed } from '#shared/errors.js';
 import type { GenerationStatus, PublicGeneration } from '#shared/records/record.js';
+import { Env } from '#shared/facts.js';
 
 /** The `source` of every event reelhook publishes; infra allows the functions' PutEvents only under it. */
 export const EVENT_SOURCE = 'reelhook';
@@ -27,7 +28,7 @@ export type EventDetailType = (typeof EventDetailType)[keyof typeof EventDetailT
 export type OutboundDetailType = Exclude<EventDetailType, typeof EventDetailType.Requested>;
 
 /** EVENT_BUS_NAME: the bus events go to (name or ARN). */
-export const eventBusName = (): string => getStringFromEnv({ key: 'EVENT_BUS_NAME' });
+export const eventBusName = (): string => getStringFromEnv({ key: Env.EventBusName });
 
 /** The event announcing a generation's terminal status. */
 export function outcomeDetailType(status: GenerationStatus): OutboundDetailType {

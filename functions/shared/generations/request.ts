@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { type FieldIssue, ValidationError } from '#shared/errors.js';
 import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { MODELS, type VideoModel } from '#shared/provider/models.js';
+import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from '#shared/facts.js';
 
 export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
 export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[number];
@@ -25,7 +26,7 @@ const MAX_PROMPT_CHARS = 2500;
 const MAX_CALLBACK_URL_CHARS = 2048;
 const MAX_METADATA_BYTES = 4096;
 const DEFAULT_CALLBACK_EVENTS: readonly CallbackEventType[] = ['generation.completed', 'generation.failed'];
-const TIMEOUT_RANGE = 'an integer from 30 to 86400';
+const TIMEOUT_RANGE = `an integer from ${MIN_TIMEOUT_SECONDS} to ${MAX_TIMEOUT_SECONDS}`;
 
 /** Says "is required" for a missing value and "must be <expected>" for anything else. */
 function expecting(expected: string) {
@@ -97,8 +98,8 @@ const metadata = z._default(metadataObject, () => ({})).check(
 const timeoutSecondsInRange = z
   .int({ error: expecting(TIMEOUT_RANGE) })
   .check(
-    z.minimum(30, { error: `must be ${TIMEOUT_RANGE}` }),
-    z.maximum(86_400, { error: `must be ${TIMEOUT_RANGE}` }),
+    z.minimum(MIN_TIMEOUT_SECONDS, { error: `must be ${TIMEOUT_RANGE}` }),
+    z.maximum(MAX_TIMEOUT_SECONDS, { error: `must be ${TIMEOUT_RANGE}` }),
   );
 const timeoutSeconds = z
   ._default(timeoutSecondsInRange, 3600)

@@ -5,6 +5,7 @@
  * limit them: the first wait when it is configured, and the shortest and longest wait
  * between two checks.
  */
+import { DEFAULT_POLL_MAX_INTERVAL_SECONDS, DEFAULT_POLL_MIN_INTERVAL_SECONDS, Env } from '#shared/facts.js';
 
 /** A model missing from the registry is assumed to take as long as the seeds' kling v1.6 (~3 min). */
 export const DEFAULT_TYPICAL_SECONDS = 186;
@@ -20,8 +21,8 @@ export interface PollingBounds {
 
 export const DEFAULT_POLLING_BOUNDS: PollingBounds = {
   firstCheckSeconds: null,
-  minIntervalSeconds: 5,
-  maxIntervalSeconds: 60,
+  minIntervalSeconds: DEFAULT_POLL_MIN_INTERVAL_SECONDS,
+  maxIntervalSeconds: DEFAULT_POLL_MAX_INTERVAL_SECONDS,
 };
 
 export function pollingBoundsFromEnv(env: NodeJS.ProcessEnv = process.env): PollingBounds {
@@ -33,9 +34,9 @@ export function pollingBoundsFromEnv(env: NodeJS.ProcessEnv = process.env): Poll
     return value;
   };
   const bounds: PollingBounds = {
-    firstCheckSeconds: read('REELHOOK_POLL_FIRST_SECONDS'),
-    minIntervalSeconds: read('REELHOOK_POLL_MIN_SECONDS') ?? DEFAULT_POLLING_BOUNDS.minIntervalSeconds,
-    maxIntervalSeconds: read('REELHOOK_POLL_MAX_SECONDS') ?? DEFAULT_POLLING_BOUNDS.maxIntervalSeconds,
+    firstCheckSeconds: read(Env.PollFirstSeconds),
+    minIntervalSeconds: read(Env.PollMinSeconds) ?? DEFAULT_POLLING_BOUNDS.minIntervalSeconds,
+    maxIntervalSeconds: read(Env.PollMaxSeconds) ?? DEFAULT_POLLING_BOUNDS.maxIntervalSeconds,
   };
   if (bounds.maxIntervalSeconds < bounds.minIntervalSeconds) {
     throw new Error('REELHOOK_POLL_MAX_SECONDS must be at least REELHOOK_POLL_MIN_SECONDS');
@@ -55,7 +56,7 @@ export function waitUntil(seconds: number, scale: number, now: number = Date.now
 }
 
 export function waitScaleFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.REELHOOK_WAIT_SCALE;
+  const raw = env[Env.WaitScale];
   if (raw === undefined || raw.trim() === '') return 1;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) throw new Error('REELHOOK_WAIT_SCALE must be a non-negative number');

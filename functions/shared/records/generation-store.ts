@@ -14,6 +14,7 @@ import { isConditionFailure, setExpression } from '#shared/records/dynamo.js';
 import { ValidationError, type FieldIssue } from '#shared/errors.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type StoredVideo } from '#shared/records/record.js';
+import { TimelineKey } from '#shared/facts.js';
 
 export class GenerationStore {
   constructor(
@@ -108,7 +109,7 @@ export class GenerationStore {
     return this.transition(id, ['queued'], {
       status: 'generating',
       provider: { generation_id: providerId, status: providerStatus },
-      'timeline.provider_accepted': at,
+      [`timeline.${TimelineKey.ProviderAccepted}`]: at,
       updated_at: at,
     });
   }
@@ -125,7 +126,7 @@ export class GenerationStore {
     };
     if (poll.videoUrl) {
       fields.provider_video_url = poll.videoUrl;
-      fields['timeline.provider_done'] = at;
+      fields[`timeline.${TimelineKey.ProviderDone}`] = at;
     }
     if (poll.creditsUsed !== null) fields.meta = { usage: { credits_used: poll.creditsUsed } };
     return this.transition(id, ['generating'], fields);
@@ -138,7 +139,7 @@ export class GenerationStore {
       video,
       callback,
       completed_at: at,
-      'timeline.completed': at,
+      [`timeline.${TimelineKey.Completed}`]: at,
       updated_at: at,
     });
   }
@@ -154,7 +155,7 @@ export class GenerationStore {
       error,
       callback,
       completed_at: at,
-      'timeline.failed': at,
+      [`timeline.${TimelineKey.Failed}`]: at,
       updated_at: at,
     });
   }
@@ -206,7 +207,7 @@ export class GenerationStore {
         [`${slot}.attempts`]: attempt.attempts,
         [`${slot}.last_status_code`]: attempt.last_status_code,
         [`${slot}.last_attempt_at`]: attempt.last_attempt_at,
-        ...(attempt.state === 'delivered' && slot === 'callback' ? { 'timeline.notified': attempt.last_attempt_at } : {}),
+        ...(attempt.state === 'delivered' && slot === 'callback' ? { [`timeline.${TimelineKey.Notified}`]: attempt.last_attempt_at } : {}),
         updated_at: attempt.last_attempt_at ?? new Date().toISOString(),
       },
       { ':webhookId': webhookId },

@@ -2,6 +2,7 @@
  * The generation record: what is stored in DynamoDB and what callers see
  * (docs/api.md, "The generation record").
  */
+import { TimelineKey } from '#shared/facts.js';
 import type { CallbackEventType, GenerationRequest } from '#shared/generations/request.js';
 
 export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
@@ -65,7 +66,7 @@ export interface GenerationItem {
   timeout_seconds: number;
   deadline_at: string;
   polls: number;
-  /** When each step happened: accepted, provider_accepted, provider_done, completed, failed, notified. */
+  /** When each step happened, under the keys of TimelineKey (#shared/facts.js). */
   timeline: Record<string, string>;
   created_at: string;
   updated_at: string;
@@ -183,7 +184,7 @@ export function newGenerationItem({ id, owner, request, now, expiresAt }: NewGen
     timeout_seconds: request.timeout_seconds,
     deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),
     polls: 0,
-    timeline: { accepted: at },
+    timeline: { [TimelineKey.Accepted]: at },
     created_at: at,
     updated_at: at,
     completed_at: null,

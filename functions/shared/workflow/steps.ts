@@ -7,6 +7,27 @@ import { GenerationMissing, ReelhookError } from '#shared/errors.js';
 import type { GenerationStore } from '#shared/records/generation-store.js';
 import type { GenerationItem, StoredVideo } from '#shared/records/record.js';
 
+/**
+ * The JSONPaths infra/workflow.ts writes: where the state machine keeps each step's
+ * result (the types below) and the fields its Wait and Choice states read.
+ */
+export const StatePath = {
+  GenerationId: '$.generation_id',
+  Poll: '$.poll',
+  PollStatus: '$.poll.status',
+  NextCheckAt: '$.poll.next_check_at',
+  Video: '$.video',
+  Failure: '$.failure',
+  Notification: '$.notification',
+  NotificationOutcome: '$.notification.outcome',
+  NotificationErrorName: '$.notification.error_name',
+  NotificationErrorMessage: '$.notification.error_message',
+  Delivery: '$.delivery',
+  DeliveryDone: '$.delivery.done',
+  NextAttemptAt: '$.delivery.next_attempt_at',
+  DeliveryError: '$.delivery_error',
+} as const;
+
 export interface StepInput {
   generation_id: string;
 }
