@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, type CreateTableInput } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 import { localS3ClientConfig, startLocalS3 } from '../local/s3.js';
 import { startProviderSimulator } from '../local/simulator/server.js';

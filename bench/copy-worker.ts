@@ -13,8 +13,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { PartedUpload, sendPayloadsUnsigned } from '#shared/parted-upload.js';
-import { copyVideoToS3 } from '#shared/video-copy.js';
+import { PartedUpload, sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
+import { copyVideoToS3 } from '#shared/video/copy.js';
 import { ownPeakRssMb } from './processes.js';
 
 const MiB = 1024 * 1024;

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, type CreateTableInput } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { startLocalDynamoDb } from '../local/dynamodb.js';
 import type { BarePipelineSpec } from './bare-pipeline.js';
 import { LoadClient } from './load-client.js';

@@ -17,10 +17,10 @@ import {
   EMPTY_HISTOGRAM,
   estimatedDurationSeconds,
   histogramQuantile,
-} from '#shared/duration-history.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { buildPollSchedule, planNextCheck, waitFromSchedule, type PollPosition } from '#shared/poll-schedule.js';
-import { DEFAULT_POLLING_BOUNDS } from '#shared/polling.js';
+} from '#shared/polling/duration-history.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { buildPollSchedule, planNextCheck, waitFromSchedule, type PollPosition } from '#shared/polling/schedule.js';
+import { DEFAULT_POLLING_BOUNDS } from '#shared/polling/bounds.js';
 import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 
 export const MODEL = 'kling-video/v1.6/standard/text-to-video';

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE } from '#shared/video-copy.js';
+import { DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE } from '#shared/video/copy.js';
 import { LOCAL_NAMES } from '../local/names.js';
 import { loadLocalManifest } from '../local/template/manifest.js';
 import { measureBundles } from './bundles.js';
@@ -25,7 +25,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 /** Generations replayed through the state machine: equal-probability strata of the measured population. */
 const TRANSITION_SAMPLE = 1000;
-/** The copy step's defaults (functions/shared/video-copy.ts): the bench measures what deploys. */
+/** The copy step's defaults (functions/shared/video/copy.ts): the bench measures what deploys. */
 const COPY_SETTINGS: CopySettings = { partMiB: DEFAULT_PART_SIZE_BYTES / MiB, queueSize: DEFAULT_QUEUE_SIZE, repeats: 3 };
 const KB = 1024;
 

@@ -8,8 +8,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from '#shared/polling.js';
-import type { PollPlan } from '#shared/steps.js';
+import { waitUntil } from '#shared/polling/bounds.js';
+import type { PollPlan } from '#shared/workflow/steps.js';
 import { LocalStepFunctions, type LocalTaskHandler } from '../local/stepfunctions/engine.js';
 import type { LocalManifest } from '../local/template/manifest.js';
 import type { PollPlanner } from './polling-population.js';

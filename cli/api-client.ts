@@ -1,5 +1,5 @@
 /** A small client of reelhook's HTTP API, used by `reelhook generate`. */
-import type { PublicGeneration } from '#shared/record.js';
+import type { PublicGeneration } from '#shared/records/record.js';
 
 export class ApiCallError extends Error {
   constructor(

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { PublicGeneration } from '#shared/record.js';
+import type { PublicGeneration } from '#shared/records/record.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { ApiCallError, ReelhookClient } from './api-client.js';
 import { localStackOptions } from './local-options.js';

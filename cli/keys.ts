@@ -1,5 +1,5 @@
 /**
- * `reelhook keys create | list | revoke | rotate-secret` (CONTRACT.md §5): API keys in
+ * `reelhook keys create | list | revoke | rotate-secret` (docs/local-mode.md): API keys in
  * the local store, or in a deployed stack's table with `--stack NAME`.
  *
  * Locally, a running `reelhook dev` holds the data folder's DynamoDB (LevelDB locks
@@ -9,8 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ApiKeyStore, type ApiKeySummary } from '#shared/api-keys.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { ApiKeyStore, type ApiKeySummary } from '#shared/auth/api-keys.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 import { LOCAL_NAMES } from '../local/names.js';
 import { ENDPOINTS_FILE } from '../local/stack.js';

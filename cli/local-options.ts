@@ -1,9 +1,9 @@
 /**
- * Local-mode settings from the environment (CONTRACT.md §5), shared by `dev` and `generate`.
+ * Local-mode settings from the environment (docs/local-mode.md), shared by `dev` and `generate`.
  * Every setting is checked here, before anything starts: a bad one is a usage error (exit 2).
  */
-import { isApiKeySecret, isWebhookSecret } from '#shared/api-keys.js';
-import { waitScaleFromEnv } from '#shared/polling.js';
+import { isApiKeySecret, isWebhookSecret } from '#shared/auth/api-keys.js';
+import { waitScaleFromEnv } from '#shared/polling/bounds.js';
 import type { LocalStackOptions } from '../local/stack.js';
 import { UsageError } from './usage.js';
 

@@ -1,4 +1,4 @@
-/** `reelhook <command>`: dispatches to the commands of CONTRACT.md §5. */
+/** `reelhook <command>`: dispatches to the commands of docs/local-mode.md. */
 import '../local/outside-lambda.js';
 import { DEV_HELP, runDev } from './dev.js';
 import { GENERATE_HELP, runGenerate } from './generate.js';

@@ -5,7 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EventDetailType } from '../functions/shared/events.js';
+import { EventDetailType } from '#shared/events/bus.js';
 
 /** How often EventBridge retries handing an event to the function, and for how long. */
 const TARGET_RETRY_ATTEMPTS = 12;

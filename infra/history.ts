@@ -10,13 +10,14 @@
  * exactly this). The construct refuses bounds whose worst case would use more than half
  * of the history, leaving the other half for retries and webhook delivery.
  */
-import type { PollingBounds } from '../functions/shared/polling.js';
+import type { PollingBounds } from '#shared/polling/bounds.js';
+import { MAX_TIMEOUT_SECONDS } from '#shared/facts.js';
 
 /** Step Functions' limit of events in one Standard execution's history. */
 export const HISTORY_EVENT_LIMIT = 25_000;
 
-/** The longest `timeout_seconds` a request may ask for (CONTRACT.md §2). */
-export const MAX_GENERATION_SECONDS = 86_400;
+/** The longest `timeout_seconds` a request may ask for (docs/api.md). */
+export const MAX_GENERATION_SECONDS = MAX_TIMEOUT_SECONDS;
 
 /**
  * History events one pass through a state adds when nothing is retried: a Lambda Task

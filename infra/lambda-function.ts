@@ -6,16 +6,16 @@ import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aw
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/shared/observability.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/runtime/observability.js';
+import { ENTRY_METADATA_KEY } from '#shared/facts.js';
 
 /** The folders under `functions/` that hold a `handler.ts`. */
 export type ReelhookFunctionName = 'api' | 'intake' | 'create' | 'status' | 'copy' | 'record' | 'notify';
 
 /**
  * Metadata key on each `AWS::Lambda::Function` naming its source entry, repo-relative
- * with forward slashes, so local mode (local/template.ts) runs the same code that deploys.
+ * with forward slashes, so local mode (local/template/manifest.ts) runs the same code that deploys.
  */
-const ENTRY_METADATA_KEY = 'reelhook:entry';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 

@@ -18,7 +18,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, MODEL_DIMENSION, MetricName, SERVICE_NAME } from '../functions/shared/observability.js';
+import { METRICS_NAMESPACE, MODEL_DIMENSION, MetricName, SERVICE_NAME } from '#shared/runtime/observability.js';
 
 const FIVE_MINUTES = Duration.minutes(5);
 const FIFTEEN_MINUTES = Duration.minutes(15);

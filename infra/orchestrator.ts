@@ -9,9 +9,9 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_RATE_LIMIT_PER_MINUTE } from '../functions/api/rate-limit.js';
-import { EVENT_SOURCE } from '../functions/shared/events.js';
-import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '../functions/shared/polling.js';
-import { TableLayout } from '../functions/shared/table-layout.js';
+import { EVENT_SOURCE } from '#shared/events/bus.js';
+import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '#shared/polling/bounds.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 import { ReelhookEventIntake } from './event-intake.js';
 import { assertPollingFitsHistory } from './history.js';
 import { ReelhookHttpApi } from './http-api.js';
@@ -20,8 +20,9 @@ import { ReelhookMonitoring } from './monitoring.js';
 import { acknowledgeWildcardResource } from './nag.js';
 import { ReelhookStorage, VIDEO_PREFIX } from './storage.js';
 import { COPY_TIMEOUT, ReelhookWorkflow } from './workflow.js';
+import { DEFAULT_MAX_VIDEO_BYTES, DEFAULT_PROVIDER_BASE_URL, Env, MAX_VIDEO_BYTES_LIMIT } from '#shared/facts.js';
 
-/** The only callback policy AWS allows: https to public addresses (CONTRACT.md §3). */
+/** The only callback policy AWS allows: https to public addresses (docs/webhooks.md). */
 export type ReelhookCallbackPolicy = 'public';
 
 export interface ReelhookOrchestratorProps {
@@ -66,7 +67,7 @@ export interface ReelhookOrchestratorProps {
   readonly providerSecret?: ISecret;
   /**
    * Wait before the first status check of a generation (whole seconds).
-   * @default 60 % of the model's typical duration
+   * @default chosen by the model's learned polling schedule (its seeds' typical duration until it has history), at least pollMinInterval
    */
   readonly pollFirstCheck?: Duration;
   /**
@@ -112,11 +113,6 @@ export interface ReelhookOrchestratorProps {
   readonly stateMachineName?: string;
 }
 
-const DEFAULT_AIMLAPI_BASE_URL = 'https://api.aimlapi.com';
-const DEFAULT_MAX_VIDEO_BYTES = 2 * 1024 ** 3;
-/** See maxVideoBytes: what 15 minutes can copy at a rate a CDN reliably sustains. */
-const MAX_VIDEO_BYTES_LIMIT = 10 * 1024 ** 3;
-const DEFAULT_POLL_MAX_INTERVAL = Duration.seconds(120);
 
 /** DynamoDB actions on single items; no function scans. */
 const READ_ITEM = ['dynamodb:GetItem'];
@@ -125,7 +121,7 @@ const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const DELETE_ITEM = 'dynamodb:DeleteItem';
 
 function validated(props: ReelhookOrchestratorProps) {
-  const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_AIMLAPI_BASE_URL;
+  const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_PROVIDER_BASE_URL;
   if (!Token.isUnresolved(aimlapiBaseUrl) && !(URL.canParse(aimlapiBaseUrl) && new URL(aimlapiBaseUrl).protocol === 'https:')) {
     throw new Error(`aimlapiBaseUrl must be an https URL (it carries the provider key), got '${aimlapiBaseUrl}'`);
   }
@@ -145,7 +141,7 @@ function validated(props: ReelhookOrchestratorProps) {
   const bounds: PollingBounds = {
     firstCheckSeconds: props.pollFirstCheck === undefined ? null : seconds('pollFirstCheck', props.pollFirstCheck, 0),
     minIntervalSeconds: seconds('pollMinInterval', props.pollMinInterval ?? Duration.seconds(DEFAULT_POLLING_BOUNDS.minIntervalSeconds), 1),
-    maxIntervalSeconds: seconds('pollMaxInterval', props.pollMaxInterval ?? DEFAULT_POLL_MAX_INTERVAL, 1),
+    maxIntervalSeconds: seconds('pollMaxInterval', props.pollMaxInterval ?? Duration.seconds(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds), 1),
   };
   if (bounds.maxIntervalSeconds < bounds.minIntervalSeconds) {
     throw new Error(`pollMaxInterval (${bounds.maxIntervalSeconds} s) must not be below pollMinInterval (${bounds.minIntervalSeconds} s)`);
@@ -247,21 +243,21 @@ export class ReelhookOrchestrator extends Construct {
 
     const { providerSecret } = this.storage;
     for (const fn of [create, status]) {
-      fn.addEnvironment('AIMLAPI_BASE_URL', aimlapiBaseUrl);
-      fn.addEnvironment('AIMLAPI_SECRET_ARN', providerSecret.secretArn);
+      fn.addEnvironment(Env.ProviderBaseUrl, aimlapiBaseUrl);
+      fn.addEnvironment(Env.ProviderSecretArn, providerSecret.secretArn);
       providerSecret.grantRead(fn);
-      fn.addEnvironment('REELHOOK_POLL_MIN_SECONDS', String(bounds.minIntervalSeconds));
-      fn.addEnvironment('REELHOOK_POLL_MAX_SECONDS', String(bounds.maxIntervalSeconds));
-      if (bounds.firstCheckSeconds !== null) fn.addEnvironment('REELHOOK_POLL_FIRST_SECONDS', String(bounds.firstCheckSeconds));
+      fn.addEnvironment(Env.PollMinSeconds, String(bounds.minIntervalSeconds));
+      fn.addEnvironment(Env.PollMaxSeconds, String(bounds.maxIntervalSeconds));
+      if (bounds.firstCheckSeconds !== null) fn.addEnvironment(Env.PollFirstSeconds, String(bounds.firstCheckSeconds));
     }
 
-    copy.addEnvironment('REELHOOK_MAX_VIDEO_BYTES', String(maxVideoBytes));
-    api.addEnvironment('REELHOOK_RATE_LIMIT_PER_MINUTE', String(rateLimitPerMinute));
+    copy.addEnvironment(Env.MaxVideoBytes, String(maxVideoBytes));
+    api.addEnvironment(Env.RateLimitPerMinute, String(rateLimitPerMinute));
 
     // Requests are validated against the policy when accepted, and deliveries when made.
-    for (const fn of [api, intake, notify]) fn.addEnvironment('REELHOOK_CALLBACK_POLICY', callbackPolicy);
+    for (const fn of [api, intake, notify]) fn.addEnvironment(Env.CallbackPolicy, callbackPolicy);
     if (recordRetentionDays !== undefined) {
-      for (const fn of [api, intake]) fn.addEnvironment('REELHOOK_RECORD_TTL_DAYS', String(recordRetentionDays));
+      for (const fn of [api, intake]) fn.addEnvironment(Env.RecordTtlDays, String(recordRetentionDays));
     }
 
     // api and intake start generations, cancel (stop `<id>`, start `<id>-cancel`) and redeliver;
@@ -274,7 +270,7 @@ export class ReelhookOrchestrator extends Construct {
 
     // create announces Started, record the outcome, api a cancel's Failed.
     for (const fn of [api, create, record]) {
-      fn.addEnvironment('EVENT_BUS_NAME', this.eventBus.eventBusName);
+      fn.addEnvironment(Env.EventBusName, this.eventBus.eventBusName);
       fn.addToRolePolicy(
         new PolicyStatement({
           actions: ['events:PutEvents'],
@@ -304,7 +300,7 @@ export class ReelhookOrchestrator extends Construct {
       [notify, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
     ];
     for (const [fn, actions, lists] of access) {
-      fn.addEnvironment('TABLE_NAME', table.tableName);
+      fn.addEnvironment(Env.TableName, table.tableName);
       fn.addToRolePolicy(new PolicyStatement({ actions, resources: [table.tableArn] }));
       if (lists) fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [table.tableArn, ownerIndexArn] }));
       // A brought table may use a customer managed key.
@@ -318,7 +314,7 @@ export class ReelhookOrchestrator extends Construct {
     const { api, copy, record, notify } = this.functions;
     const videoObjects = bucket.arnForObjects(`${VIDEO_PREFIX}*`);
     const allow = (fn: NodejsFunction, actions: string[]) => {
-      fn.addEnvironment('BUCKET_NAME', bucket.bucketName);
+      fn.addEnvironment(Env.BucketName, bucket.bucketName);
       fn.addToRolePolicy(new PolicyStatement({ actions, resources: [videoObjects] }));
       acknowledgeWildcardResource(
         fn.role ?? fn,

@@ -4,13 +4,14 @@ import { AttributeType, BillingMode, type CfnTable, type ITable, ProjectionType,
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { TableLayout } from '../functions/shared/table-layout.js';
+import { TableLayout } from '#shared/records/table-layout.js';
+import { VIDEO_PREFIX } from '#shared/facts.js';
 
 /** Key prefix of the video copies in the bucket; IAM grants are scoped to it. */
-export const VIDEO_PREFIX = 'videos/';
+export { VIDEO_PREFIX };
 
 /**
- * Metadata key naming what a resource is to reelhook, so local mode (local/template.ts)
+ * Metadata key naming what a resource is to reelhook, so local mode (local/template/manifest.ts)
  * tells the videos bucket from the access-logs bucket without guessing.
  */
 export const ROLE_METADATA_KEY = 'reelhook:role';
@@ -22,7 +23,7 @@ const ACCESS_LOG_PREFIX = 'videos-bucket/';
 export interface ReelhookStorageProps {
   /**
    * An existing table to use instead of creating one. It must have the layout of
-   * `TableLayout` (functions/shared/table-layout.ts): partition key `pk` (string), the
+   * `TableLayout` (functions/shared/records/table-layout.ts): partition key `pk` (string), the
    * `by-owner` index (`gsi1pk`, `gsi1sk`, projecting all attributes) and, for record
    * retention and idempotency keys to expire, TTL on `expires_at`.
    * @default a new on-demand table, encrypted, with point-in-time recovery and TTL, retained on stack deletion

@@ -21,8 +21,10 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { EVENT_PUBLISH_FAILED, GenerationErrorName, RETRYABLE_STEP_ERRORS } from '../functions/shared/errors.js';
+import { EVENT_PUBLISH_FAILED, GenerationErrorName, RETRYABLE_STEP_ERRORS } from '#shared/errors.js';
 import { acknowledgeWildcardResource } from './nag.js';
+import { Env } from '#shared/facts.js';
+import { StatePath } from '#shared/workflow/steps.js';
 
 /**
  * Lambda service faults worth retrying. `retryOnServiceExceptions` covers all but
@@ -162,18 +164,18 @@ export class ReelhookWorkflow extends Construct {
       task.addRetry(LAMBDA_SERVICE_RETRY);
       return task;
     };
-    const generationId = { 'generation_id.$': '$.generation_id' };
+    const generationId = { 'generation_id.$': StatePath.GenerationId };
 
     const recordFailure = invoke(
       'Record Failure',
       props.recordFunction,
-      { ...generationId, outcome: 'error', 'failure.$': '$.failure' },
-      '$.notification',
+      { ...generationId, outcome: 'error', 'failure.$': StatePath.Failure },
+      StatePath.Notification,
     );
     recordFailure.addRetry(EVENT_PUBLISH_RETRY);
-    const catchToFailure = { resultPath: '$.failure', errors: [Errors.ALL] };
+    const catchToFailure = { resultPath: StatePath.Failure, errors: [Errors.ALL] };
 
-    const submit = invoke('Submit Generation', props.createFunction, generationId, '$.poll');
+    const submit = invoke('Submit Generation', props.createFunction, generationId, StatePath.Poll);
     submit.addRetry(
       stepRetry(GenerationErrorName.ProviderUnavailable, {
         interval: Duration.seconds(2),
@@ -186,10 +188,10 @@ export class ReelhookWorkflow extends Construct {
     submit.addCatch(recordFailure, catchToFailure);
 
     const waitForProvider = Wait.jsonPath(this, 'Wait For Provider', {
-      time: WaitTime.timestampPath('$.poll.next_check_at'),
+      time: WaitTime.timestampPath(StatePath.NextCheckAt),
     });
 
-    const checkStatus = invoke('Check Status', props.statusFunction, { ...generationId, 'poll.$': '$.poll' }, '$.poll');
+    const checkStatus = invoke('Check Status', props.statusFunction, { ...generationId, 'poll.$': StatePath.Poll }, StatePath.Poll);
     checkStatus.addRetry(
       stepRetry(GenerationErrorName.ProviderUnavailable, {
         interval: Duration.seconds(5),
@@ -200,7 +202,7 @@ export class ReelhookWorkflow extends Construct {
     checkStatus.addCatch(recordFailure, catchToFailure);
 
     // Without an explicit timeout the local engine would stop the copy after its 60 s default.
-    const copyVideo = invoke('Copy Video', props.copyFunction, generationId, '$.video', Timeout.duration(COPY_TIMEOUT));
+    const copyVideo = invoke('Copy Video', props.copyFunction, generationId, StatePath.Video, Timeout.duration(COPY_TIMEOUT));
     copyVideo.addRetry(
       stepRetry(GenerationErrorName.CopyFailed, {
         interval: Duration.seconds(5),
@@ -213,24 +215,24 @@ export class ReelhookWorkflow extends Construct {
     const recordCompletion = invoke(
       'Record Completion',
       props.recordFunction,
-      { ...generationId, outcome: 'completed', 'video.$': '$.video' },
-      '$.notification',
+      { ...generationId, outcome: 'completed', 'video.$': StatePath.Video },
+      StatePath.Notification,
     );
     recordCompletion.addRetry(EVENT_PUBLISH_RETRY);
 
     const notify = invoke(
       'Notify Callback',
       props.notifyFunction,
-      { ...generationId, 'notification.$': '$.notification' },
-      '$.delivery',
+      { ...generationId, 'notification.$': StatePath.Notification },
+      StatePath.Delivery,
     );
     // Only a failed generation fails the execution; a delivery-only run of another event succeeds.
     const outcome = Choice.jsonPath(this, 'Generation Outcome?')
       .when(
-        Condition.stringEquals('$.notification.outcome', 'error'),
+        Condition.stringEquals(StatePath.NotificationOutcome, 'error'),
         Fail.jsonPath(this, 'Generation Failed', {
-          errorPath: '$.notification.error_name',
-          causePath: '$.notification.error_message',
+          errorPath: StatePath.NotificationErrorName,
+          causePath: StatePath.NotificationErrorMessage,
         }),
       )
       .otherwise(Succeed.jsonPath(this, 'Generation Completed'));
@@ -238,13 +240,13 @@ export class ReelhookWorkflow extends Construct {
     // not the receiver's answer: the attempt runs again, for about as long as the webhook
     // schedule, before the execution gives the delivery up.
     notify.addRetry(NOTIFY_STEP_RETRY);
-    notify.addCatch(outcome, { resultPath: '$.delivery_error', errors: [Errors.ALL] });
+    notify.addCatch(outcome, { resultPath: StatePath.DeliveryError, errors: [Errors.ALL] });
     const waitForCallbackRetry = Wait.jsonPath(this, 'Wait For Callback Retry', {
-      time: WaitTime.timestampPath('$.delivery.next_attempt_at'),
+      time: WaitTime.timestampPath(StatePath.NextAttemptAt),
     });
     notify.next(
       Choice.jsonPath(this, 'Callback Settled?')
-        .when(Condition.booleanEquals('$.delivery.done', true), outcome)
+        .when(Condition.booleanEquals(StatePath.DeliveryDone, true), outcome)
         .otherwise(waitForCallbackRetry.next(notify)),
     );
     recordCompletion.next(notify);
@@ -255,13 +257,13 @@ export class ReelhookWorkflow extends Construct {
       .next(checkStatus)
       .next(
         Choice.jsonPath(this, 'Provider Finished?')
-          .when(Condition.stringEquals('$.poll.status', 'completed'), copyVideo.next(recordCompletion))
+          .when(Condition.stringEquals(StatePath.PollStatus, 'completed'), copyVideo.next(recordCompletion))
           .otherwise(waitForProvider),
       );
     // Cancel and redelivery start an execution that carries the event to deliver: it
     // goes straight to the durable delivery loop instead of a second provider job.
     const definition = Choice.jsonPath(this, 'Delivery Only?')
-      .when(Condition.isPresent('$.notification'), notify)
+      .when(Condition.isPresent(StatePath.Notification), notify)
       .otherwise(submit);
 
     const logGroupPrefix = '/aws/vendedlogs/states/';
@@ -314,7 +316,7 @@ export class ReelhookWorkflow extends Construct {
    * workflow.grantStartExecution(createFunction);
    */
   public grantStartExecution(grantee: LambdaFunction): void {
-    grantee.addEnvironment('STATE_MACHINE_ARN', this.stateMachineArn);
+    grantee.addEnvironment(Env.StateMachineArn, this.stateMachineArn);
     grantee.addToRolePolicy(
       new PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachineArn] }),
     );

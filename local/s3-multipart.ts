@@ -33,7 +33,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from '#shared/s3-limits.js';
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from '#shared/video/s3-limits.js';
 
 /** A single path segment that cannot climb out of the bucket directory, and s3rver's hex upload ids. */
 const SAFE_SEGMENT = /^(?!\.+$)[\w.-]+$/;

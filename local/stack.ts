@@ -17,10 +17,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ApiKeyStore, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/api-keys.js';
-import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/callback-policy.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { EventDetailType } from '#shared/events.js';
+import { ApiKeyStore, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/auth/api-keys.js';
+import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { EventDetailType } from '#shared/events/bus.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
@@ -32,6 +32,7 @@ import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server
 import { LOCAL_NAMES } from './names.js';
 import type { LocalResourceNames } from './template/intrinsics.js';
 import { loadLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
+import { DEFAULT_PROVIDER_BASE_URL } from '#shared/facts.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -119,7 +120,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let simulator: ProviderSimulator | null = null;
     let providerKey = options.providerKey;
-    let providerBaseUrl = options.providerBaseUrl ?? 'https://api.aimlapi.com';
+    let providerBaseUrl = options.providerBaseUrl ?? DEFAULT_PROVIDER_BASE_URL;
     if (!providerKey) {
       providerKey = `sim_${randomBytes(16).toString('hex')}`;
       simulator = await startProviderSimulator({

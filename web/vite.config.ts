@@ -7,7 +7,7 @@ import { tsImport } from 'tsx/esm/api';
 import { defineConfig, type Plugin } from 'vite';
 
 const GENERATION_SCHEMA = 'virtual:generation-request-schema';
-const GENERATION_REQUEST_MODULE = fileURLToPath(new URL('../functions/shared/generation-request.ts', import.meta.url));
+const GENERATION_REQUEST_MODULE = fileURLToPath(new URL('../functions/shared/generations/request.ts', import.meta.url));
 
 /**
  * The form follows the model registry: this module is the JSON Schema of the request

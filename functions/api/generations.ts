@@ -1,18 +1,18 @@
 /**
- * The generation routes of CONTRACT.md §2: accept, read, list, cancel, redeliver.
+ * The generation routes of docs/api.md: accept, read, list, cancel, redeliver.
  * Each generation belongs to the API key that created it; another key's id answers
  * 404 exactly like an unknown one, for every route.
  */
-import type { ApiKeyRecord } from '#shared/api-keys.js';
+import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
-import { EventDetailType, type GenerationEvents } from '#shared/events.js';
-import { GenerationExecutions } from '#shared/executions.js';
-import { isId } from '#shared/ids.js';
-import { callbackFor, notificationOf } from '#shared/notification.js';
-import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/record.js';
-import { TableLayout } from '#shared/table-layout.js';
-import { presignVideoUrl } from '#shared/video-url.js';
-import { GenerationAcceptance, type GenerationAcceptanceDeps } from './acceptance.js';
+import { EventDetailType, type GenerationEvents } from '#shared/events/bus.js';
+import { GenerationExecutions } from '#shared/workflow/executions.js';
+import { isId } from '#shared/records/ids.js';
+import { callbackFor, notificationOf } from '#shared/webhooks/notification.js';
+import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/records/record.js';
+import { TableLayout } from '#shared/records/table-layout.js';
+import { presignVideoUrl } from '#shared/video/url.js';
+import { GenerationAcceptance, type GenerationAcceptanceDeps } from '#shared/generations/acceptance.js';
 import { conflict, notFound } from './http.js';
 
 export interface GenerationRoutesDeps extends GenerationAcceptanceDeps {

@@ -4,11 +4,11 @@
  * table: a route without a description here does not compile, and the tests check
  * that every route is in the document and that its examples pass validation.
  */
-// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/models.js).
+// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/provider/models.js).
 import * as z from 'zod/mini';
 import { httpStatusOf, type ApiErrorName } from '#shared/errors.js';
-import { generationRequestJsonSchema } from '#shared/generation-request.js';
-import { IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS } from '#shared/idempotency.js';
+import { generationRequestJsonSchema } from '#shared/generations/request.js';
+import { IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS } from '#shared/records/idempotency.js';
 import { DEFAULT_PAGE_SIZE, GENERATION_STATUSES, MAX_PAGE_SIZE } from './generations.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { ROUTES, type OperationId } from './router.js';

@@ -5,7 +5,7 @@
  * seconds left in the window.
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TableLayout } from '#shared/table-layout.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 import { ApiErrorWithHeaders } from './http.js';
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;

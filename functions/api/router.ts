@@ -4,7 +4,7 @@
  * with every error turned into the contract's shape.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ApiKeyRecord } from '#shared/api-keys.js';
+import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { ApiError, ValidationError } from '#shared/errors.js';
 import type { GenerationRoutes } from './generations.js';
 import { bearerToken, errorResponse, internalErrorResponse, json, readJsonBody, type ApiRequest, type ApiResponse } from './http.js';

@@ -3,12 +3,12 @@
  * error body. The OpenAPI document is generated from them, and the integration tests
  * parse live answers with them (strict objects), so the document cannot drift from
  * what the API sends. The request body's schemas live with its validation
- * (`#shared/generation-request.js`).
+ * (`#shared/generations/request.js`).
  */
-// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/models.js).
+// zod/mini as a namespace import keeps the Lambda bundles small (see #shared/provider/models.js).
 import * as z from 'zod/mini';
 import { ApiErrorName } from '#shared/errors.js';
-import type { PublicGeneration } from '#shared/record.js';
+import type { PublicGeneration } from '#shared/records/record.js';
 import { GENERATION_STATUSES } from './generations.js';
 
 const timestamp = z.string().check(z.meta({ description: 'ISO-8601 time.', format: 'date-time' }));

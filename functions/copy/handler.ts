@@ -3,17 +3,19 @@
  * The object key is fixed per generation, so a re-run rewrites the same object, and a
  * re-run after the outcome was recorded returns the recorded video without copying.
  */
-import { bucketName, maxVideoBytes, tableName } from '#shared/config.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { CopyFailed, ReelhookError } from '#shared/errors.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { createLogger } from '#shared/logger.js';
-import { recordBytesCopied, tracedHandler } from '#shared/observability.js';
-import { sendPayloadsUnsigned } from '#shared/parted-upload.js';
-import { waitScaleFromEnv } from '#shared/polling.js';
-import { createS3Client } from '#shared/s3-client.js';
-import { loadGeneration, type StepInput } from '#shared/steps.js';
-import { copyVideoToS3, type CopiedVideo } from '#shared/video-copy.js';
+import { bucketName, maxVideoBytes, tableName } from '#shared/runtime/config.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { CopyFailed } from '#shared/errors.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { recordBytesCopied, tracedHandler } from '#shared/runtime/observability.js';
+import { sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
+import { waitScaleFromEnv } from '#shared/polling/bounds.js';
+import { createS3Client } from '#shared/video/s3-client.js';
+import { loadGeneration, stopIfEnded, type StepInput } from '#shared/workflow/steps.js';
+import { copyVideoToS3 } from '#shared/video/copy.js';
+import type { StoredVideo } from '#shared/records/record.js';
+import { videoKeyFor } from '#shared/facts.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
 const s3 = sendPayloadsUnsigned(createS3Client());
@@ -23,14 +25,12 @@ const maxBytes = maxVideoBytes();
 const retryDelayMs = 500 * waitScaleFromEnv();
 const logger = createLogger('copy');
 
-export const videoKeyFor = (generationId: string): string => `videos/${generationId}.mp4`;
-
-export const handler = tracedHandler('copy', async (event: StepInput): Promise<CopiedVideo> => {
+export const handler = tracedHandler('copy', async (event: StepInput): Promise<StoredVideo> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   if (item.video) return item.video;
   // Ended elsewhere (cancelled) before the copy: store nothing for a generation that failed.
-  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+  stopIfEnded(item);
   if (!item.provider_video_url) throw new CopyFailed('the provider gave no video URL to copy');
   const copied = await copyVideoToS3({
     sourceUrl: item.provider_video_url,

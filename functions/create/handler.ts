@@ -10,25 +10,23 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { providerBaseUrl, stateMachineArn, tableName } from '#shared/config.js';
-import { DurationHistory } from '#shared/duration-history.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { ReelhookError } from '#shared/errors.js';
-import { EventDetailType, eventBusName, GenerationEvents } from '#shared/events.js';
-import { GenerationExecutions } from '#shared/executions.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { webhookIdFor } from '#shared/ids.js';
-import { createLogger } from '#shared/logger.js';
-import { findModel } from '#shared/models.js';
-import { callbackFor } from '#shared/notification.js';
-import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/observability.js';
-import { planNextCheck } from '#shared/poll-schedule.js';
-import { DEFAULT_TYPICAL_SECONDS, pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } from '#shared/polling.js';
-import { ProviderClient } from '#shared/provider-client.js';
-import { providerApiKey } from '#shared/provider-key.js';
-import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
-import type { PollPlan, StepInput } from '#shared/steps.js';
-import { loadGeneration } from '#shared/steps.js';
+import { providerBaseUrl, stateMachineArn, tableName } from '#shared/runtime/config.js';
+import { DurationHistory } from '#shared/polling/duration-history.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { EventDetailType, eventBusName, GenerationEvents } from '#shared/events/bus.js';
+import { GenerationExecutions } from '#shared/workflow/executions.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { webhookIdFor } from '#shared/records/ids.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { callbackFor } from '#shared/webhooks/notification.js';
+import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/runtime/observability.js';
+import { planPendingCheck } from '#shared/polling/check-plan.js';
+import { pollingBoundsFromEnv, waitScaleFromEnv } from '#shared/polling/bounds.js';
+import { ProviderClient } from '#shared/provider/client.js';
+import { providerApiKey } from '#shared/provider/key.js';
+import { toPublicGeneration, type GenerationItem } from '#shared/records/record.js';
+import type { PollPlan, StepInput } from '#shared/workflow/steps.js';
+import { loadGeneration, stopIfEnded } from '#shared/workflow/steps.js';
 
 const db = createDocumentClient();
 const store = new GenerationStore(db, tableName());
@@ -46,7 +44,7 @@ export const handler = tracedHandler('create', async (event: StepInput): Promise
   logger.appendKeys({ generation_id: event.generation_id });
   let item = await loadGeneration(store, event.generation_id);
   // Ended before the provider was asked (cancelled): no job, and the failure path notifies.
-  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+  stopIfEnded(item);
   if (!item.provider.generation_id) {
     const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey() });
     const job = await provider.createGeneration({ model: item.model, prompt: item.prompt, params: item.params });
@@ -62,18 +60,7 @@ export const handler = tracedHandler('create', async (event: StepInput): Promise
     await events.publish(EventDetailType.Started, toPublicGeneration(item, null));
   }
   // The first check comes from the model's learned schedule (seed defaults without history).
-  const now = Date.now();
-  const acceptedAt = Date.parse(item.timeline.provider_accepted ?? item.created_at);
-  const waitSeconds = await planNextCheck({
-    model: item.model,
-    typicalSeconds: findModel(item.model)?.typicalSeconds ?? DEFAULT_TYPICAL_SECONDS,
-    elapsedSeconds: toScheduleSeconds(Math.max(0, now - acceptedAt) / 1000, waitScale),
-    polls: item.polls,
-    remainingSeconds: toScheduleSeconds((Date.parse(item.deadline_at) - now) / 1000, waitScale),
-    history,
-    bounds,
-  });
-  return { status: 'pending', polls: item.polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
+  return planPendingCheck({ item, polls: item.polls, now: Date.now(), waitScale, bounds, history });
 });
 
 /**

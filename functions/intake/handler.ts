@@ -1,6 +1,6 @@
 /**
  * Intake: starts a generation from an EventBridge event of detail-type `Video
- * Generation Requested` (CONTRACT.md §4), through the same path as
+ * Generation Requested` (docs/events.md), through the same path as
  * `POST /v2/video/generations`: same validation, same record, same idempotency.
  *
  * The detail is a POST body plus `api_key_id` (the tenant the generation belongs to)
@@ -11,18 +11,18 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { ApiKeyStore } from '#shared/api-keys.js';
-import { recordTtlDays, stateMachineArn, tableName } from '#shared/config.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { ApiKeyStore } from '#shared/auth/api-keys.js';
+import { recordTtlDays, stateMachineArn, tableName } from '#shared/runtime/config.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { ApiError, ValidationError, type FieldIssue } from '#shared/errors.js';
-import { EventDetailType } from '#shared/events.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { IdempotencyStore } from '#shared/idempotency.js';
-import { createLogger } from '#shared/logger.js';
-import { traceClient, tracedHandler } from '#shared/observability.js';
-import type { PublicGeneration } from '#shared/record.js';
-import { createS3Client } from '#shared/s3-client.js';
-import { GenerationAcceptance } from '../api/acceptance.js';
+import { EventDetailType } from '#shared/events/bus.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { IdempotencyStore } from '#shared/records/idempotency.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { traceClient, tracedHandler } from '#shared/runtime/observability.js';
+import type { PublicGeneration } from '#shared/records/record.js';
+import { createS3Client } from '#shared/video/s3-client.js';
+import { GenerationAcceptance } from '#shared/generations/acceptance.js';
 
 const db = createDocumentClient();
 const table = tableName();

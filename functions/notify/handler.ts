@@ -7,20 +7,21 @@
  * came (generation.started, then the outcome) is kept as `superseded`, and its own run
  * goes on retrying it there.
  */
-import { ApiKeyStore } from '#shared/api-keys.js';
-import { callbackPolicyFromEnv } from '#shared/callback-policy.js';
-import { tableName } from '#shared/config.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { createLogger } from '#shared/logger.js';
-import { recordCallbackAttempt, tracedHandler } from '#shared/observability.js';
-import { waitScaleFromEnv, waitUntil } from '#shared/polling.js';
-import { deliveryOf } from '#shared/notification.js';
-import { toPublicGeneration, type GenerationItem, type WebhookEventType } from '#shared/record.js';
-import { createS3Client } from '#shared/s3-client.js';
-import { loadGeneration, type DeliveryPlan, type NotifyInput } from '#shared/steps.js';
-import { presignVideoUrl } from '#shared/video-url.js';
-import { deliverWebhook, nextRetryDelaySeconds, signingSecrets } from '#shared/webhook.js';
+import { ApiKeyStore } from '#shared/auth/api-keys.js';
+import { callbackPolicyFromEnv } from '#shared/webhooks/callback-policy.js';
+import { tableName } from '#shared/runtime/config.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { recordCallbackAttempt, tracedHandler } from '#shared/runtime/observability.js';
+import { waitScaleFromEnv, waitUntil } from '#shared/polling/bounds.js';
+import { deliveryOf } from '#shared/webhooks/notification.js';
+import { toPublicGeneration, type GenerationItem, type WebhookEventType } from '#shared/records/record.js';
+import { createS3Client } from '#shared/video/s3-client.js';
+import { loadGeneration, type DeliveryPlan, type NotifyInput } from '#shared/workflow/steps.js';
+import { presignVideoUrl } from '#shared/video/url.js';
+import { deliverWebhook, signingSecrets } from '#shared/webhooks/delivery.js';
+import { decideRetry } from '#shared/webhooks/retry-decision.js';
 
 const db = createDocumentClient();
 const store = new GenerationStore(db, tableName());
@@ -62,11 +63,7 @@ export const handler = tracedHandler('notify', async (event: NotifyInput): Promi
   const attempts = delivery.attempts + 1;
   const now = Date.now();
   const at = new Date(now).toISOString();
-  // A refused target stays refused. Any other answer but a 2xx, 410 Gone included, is
-  // retried: the contract promises retries for everything else.
-  const settled = result.delivered || result.refused;
-  const delay = settled ? null : nextRetryDelaySeconds(attempts, result.retryAfterSeconds);
-  const state = result.delivered ? 'delivered' : delay === null ? 'failed' : 'pending';
+  const { state, delaySeconds: delay } = decideRetry({ result, attempts });
   const attemptLog = { attempt: attempts, event_type: eventType, status_code: result.statusCode, state, failure: result.failure };
   if (result.refused) logger.warn('webhook refused by the callback policy', { ...attemptLog, policy: callbackPolicy });
   else logger.info('webhook attempt', attemptLog);

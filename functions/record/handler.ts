@@ -6,18 +6,18 @@
  * once), and a failed publish throws so the state machine retries the step.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { tableName } from '#shared/config.js';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { eventBusName, GenerationEvents, outcomeDetailType } from '#shared/events.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { createLogger } from '#shared/logger.js';
-import { callbackFor, notificationOf } from '#shared/notification.js';
-import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/observability.js';
-import { describeFailure } from '#shared/step-failure.js';
-import { toPublicGeneration, type GenerationItem } from '#shared/record.js';
-import { createS3Client } from '#shared/s3-client.js';
-import { loadGeneration, type Notification, type RecordInput } from '#shared/steps.js';
-import { presignVideoUrl } from '#shared/video-url.js';
+import { tableName } from '#shared/runtime/config.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { eventBusName, GenerationEvents, outcomeDetailType } from '#shared/events/bus.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { createLogger } from '#shared/runtime/logger.js';
+import { callbackFor, notificationOf } from '#shared/webhooks/notification.js';
+import { MetricName, recordGenerationMetric, traceClient, tracedHandler } from '#shared/runtime/observability.js';
+import { describeFailure } from '#shared/workflow/step-failure.js';
+import { toPublicGeneration, type GenerationItem } from '#shared/records/record.js';
+import { createS3Client } from '#shared/video/s3-client.js';
+import { loadGeneration, type Notification, type RecordInput } from '#shared/workflow/steps.js';
+import { presignVideoUrl } from '#shared/video/url.js';
 
 const store = new GenerationStore(createDocumentClient(), tableName());
 const events = new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName());

@@ -1,7 +1,7 @@
 /**
  * The error taxonomy of reelhook, in one place.
  *
- * Names are part of the external contract (CONTRACT.md §2) and are also what the
+ * Names are part of the external contract (docs/api.md) and are also what the
  * state machine's Retry/Catch match on: infra/ imports these constants, so a name is
  * never typed twice. A handler that fails throws one of these classes; Step Functions
  * sees `error.name` as the error type.
@@ -47,6 +47,12 @@ export const RETRYABLE_STEP_ERRORS: readonly GenerationErrorName[] = [
  * Retry runs them again.
  */
 export const EVENT_PUBLISH_FAILED = 'EventPublishFailed';
+
+/**
+ * A step ran for a record that is not in the table, or that lacks what an earlier step
+ * wrote. Not a generation outcome: a bug, which fails the execution loudly.
+ */
+export const GENERATION_MISSING = 'GenerationMissing';
 
 const HTTP_STATUS: Record<ApiErrorName, number> = {
   ValidationError: 400,
@@ -120,7 +126,7 @@ export class ProviderUnavailable extends ReelhookError<'ProviderUnavailable'> {
 }
 /**
  * A 429 from the provider: named ProviderUnavailable, so the state machine retries it
- * (CONTRACT.md §2 counts 429 there), and carrying the provider's Retry-After in seconds.
+ * (docs/api.md counts 429 there), and carrying the provider's Retry-After in seconds.
  */
 export class ProviderRateLimited extends ProviderUnavailable {
   readonly retryAfterSeconds: number | null;
@@ -148,6 +154,12 @@ export class InvalidVideo extends ReelhookError<'InvalidVideo'> {
 export class EventPublishFailed extends ReelhookError<typeof EVENT_PUBLISH_FAILED> {
   constructor(message: string, options?: ReelhookErrorOptions) {
     super(EVENT_PUBLISH_FAILED, message, options);
+  }
+}
+
+export class GenerationMissing extends ReelhookError<typeof GENERATION_MISSING> {
+  constructor(message: string, options?: ReelhookErrorOptions) {
+    super(GENERATION_MISSING, message, options);
   }
 }
 

@@ -7,6 +7,7 @@ import type { CreateTableInput } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { localIntrinsics, localLambdaArn, resolveString, TemplateResolutionError, type LocalResourceNames } from './intrinsics.js';
 import { loadTemplate, type CfnTemplate } from './synth.js';
+import { ENTRY_METADATA_KEY } from '#shared/facts.js';
 
 export interface LocalFunction {
   logicalId: string;
@@ -33,8 +34,6 @@ export interface LocalManifest {
   secretLogicalId: string;
 }
 
-/** Set on each function by infra/lambda-function.ts (not imported: that would load aws-cdk-lib). */
-const ENTRY_METADATA_KEY = 'reelhook:entry';
 /** Set by infra/storage.ts where a stack has more than one resource of a type (the videos and access-log buckets). */
 const ROLE_METADATA_KEY = 'reelhook:role';
 

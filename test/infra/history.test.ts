@@ -3,8 +3,10 @@
  * machine definition and the polling bounds as synthesized, not from a hand list.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nextWaitSeconds, type PollingBounds } from '../../functions/shared/polling.js';
-import { nextRetryDelaySeconds } from '../../functions/shared/webhook.js';
+import type { PollingBounds } from '#shared/polling/bounds.js';
+import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
+import { planNextCheck } from '#shared/polling/schedule.js';
+import { nextRetryDelaySeconds } from '#shared/webhooks/delivery.js';
 import {
   HISTORY_EVENT_LIMIT,
   HISTORY_EVENTS_PER_EXECUTION,
@@ -128,16 +130,22 @@ describe('execution history of the longest generation', () => {
     expect(withRetryPerPoll).toBeLessThan(HISTORY_EVENT_LIMIT * 0.4);
   });
 
-  it('never waits less than the long-wait floor once the schedule of a model without history is past', () => {
-    // The schedule polling.ts uses before a model has any history, simulated for 24 h.
+  it('never waits less than the long-wait floor once the schedule of a model without history is past', async () => {
+    // The schedule a model gets before it has any history, simulated for 24 h.
+    const noHistory = { loadHistogram: async () => EMPTY_HISTOGRAM };
     let elapsed = 0;
     let polls = 0;
     const waits: Array<[number, number]> = [];
     while (elapsed < MAX_GENERATION_SECONDS) {
-      const wait = nextWaitSeconds(
-        { typicalSeconds: 186, elapsedSeconds: elapsed, polls, remainingSeconds: MAX_GENERATION_SECONDS - elapsed },
+      const wait = await planNextCheck({
+        model: 'no-history',
+        typicalSeconds: 186,
+        history: noHistory,
         bounds,
-      );
+        elapsedSeconds: elapsed,
+        polls,
+        remainingSeconds: MAX_GENERATION_SECONDS - elapsed,
+      });
       waits.push([elapsed, wait]);
       elapsed += Math.max(wait, 1);
       polls += 1;

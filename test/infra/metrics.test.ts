@@ -8,7 +8,7 @@ import {
   recordCallbackAttempt,
   recordGenerationMetric,
   recordProviderDuration,
-} from '../../functions/shared/observability.js';
+} from '#shared/runtime/observability.js';
 
 interface Emf {
   _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };

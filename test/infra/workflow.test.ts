@@ -1,7 +1,7 @@
 import '../../local/polyfills.js';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_PUBLISH_FAILED, GenerationErrorName } from '../../functions/shared/errors.js';
+import { EVENT_PUBLISH_FAILED, GenerationErrorName } from '#shared/errors.js';
 import { LOCAL_NAMES } from '../../local/names.js';
 import { type LocalManifest, loadLocalManifest } from '../../local/template/manifest.js';
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, hashApiKey } from '#shared/api-keys.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { ApiKeyStore, hashApiKey } from '#shared/auth/api-keys.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { ENDPOINTS_FILE, startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api } from '../support/http.js';
 

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore } from '#shared/api-keys.js';
-import { createDocumentClient } from '#shared/dynamo.js';
+import { ApiKeyStore } from '#shared/auth/api-keys.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api } from '../support/http.js';
 

@@ -15,12 +15,11 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { newId } from '#shared/ids.js';
-import { generationKey, newGenerationItem, type CallbackInfo, type GenerationItem, type StoredVideo } from '#shared/record.js';
-import type { DeliveryPlan, Notification, PollPlan } from '#shared/steps.js';
-import type { CopiedVideo } from '#shared/video-copy.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { newId } from '#shared/records/ids.js';
+import { generationKey, newGenerationItem, type CallbackInfo, type GenerationItem, type StoredVideo } from '#shared/records/record.js';
+import type { DeliveryPlan, Notification, PollPlan } from '#shared/workflow/steps.js';
 import { localS3ClientConfig } from '../../local/s3.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { waitFor } from '../support/http.js';
@@ -32,7 +31,7 @@ type Step<I, O> = (event: I) => Promise<O>;
 interface Steps {
   create: Step<{ generation_id: string }, PollPlan>;
   status: Step<{ generation_id: string; poll: PollPlan }, PollPlan>;
-  copy: Step<{ generation_id: string }, CopiedVideo>;
+  copy: Step<{ generation_id: string }, StoredVideo>;
   record: Step<Record<string, unknown>, Notification>;
   notify: Step<{ generation_id: string; notification: Notification }, DeliveryPlan>;
 }

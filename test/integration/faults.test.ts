@@ -16,9 +16,9 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { GenerationStore } from '#shared/generation-store.js';
-import { generationKey } from '#shared/record.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
+import { generationKey } from '#shared/records/record.js';
 import { localS3ClientConfig } from '../../local/s3.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';

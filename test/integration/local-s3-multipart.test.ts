@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendPayloadsUnsigned } from '#shared/parted-upload.js';
+import { sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../local/s3.js';
 
 const MiB = 1024 * 1024;

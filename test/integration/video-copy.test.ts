@@ -9,8 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CopyFailed, InvalidVideo } from '#shared/errors.js';
-import { createS3Client } from '#shared/s3-client.js';
-import { copyVideoToS3, type VideoCopyRequest } from '#shared/video-copy.js';
+import { createS3Client } from '#shared/video/s3-client.js';
+import { copyVideoToS3, type VideoCopyRequest } from '#shared/video/copy.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../local/s3.js';
 
 const MiB = 1024 * 1024;

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '#shared/dynamo.js';
-import { TableLayout } from '#shared/table-layout.js';
+import { createDocumentClient } from '#shared/records/dynamo.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 import { ensureTable, startLocalDynamoDb } from '../../local/dynamodb.js';
 
 export interface LocalTable {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/errors.js';
-import { bodyHash, canonicalJson, checkIdempotencyKey } from '#shared/idempotency.js';
+import { bodyHash, canonicalJson, checkIdempotencyKey } from '#shared/records/idempotency.js';
 
 describe('canonicalJson', () => {
   it('ignores the order of object keys at every level', () => {

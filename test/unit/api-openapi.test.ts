@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generationRequestJsonSchema, parseGenerationRequest } from '#shared/generation-request.js';
+import { generationRequestJsonSchema, parseGenerationRequest } from '#shared/generations/request.js';
 import { openApiDocument, REQUEST_EXAMPLES } from '../../functions/api/openapi.js';
 import { ROUTES } from '../../functions/api/router.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { ApiKeyRecord } from '#shared/api-keys.js';
+import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { GenerationRoutes } from '../../functions/api/generations.js';
 import type { ApiRequest } from '../../functions/api/http.js';

@@ -12,9 +12,9 @@ import {
   guardedLookup,
   type CallbackPolicy,
   type Resolver,
-} from '#shared/callback-policy.js';
+} from '#shared/webhooks/callback-policy.js';
 import { ValidationError } from '#shared/errors.js';
-import { parseGenerationRequest } from '#shared/generation-request.js';
+import { parseGenerationRequest } from '#shared/generations/request.js';
 
 /** Hostile callback URLs refused from the URL alone, with the range each one hits. */
 const HOSTILE_URLS: ReadonlyArray<readonly [url: string, reason: string]> = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { setExpression } from '#shared/dynamo.js';
-import { newId, webhookIdFor } from '#shared/ids.js';
+import { setExpression } from '#shared/records/dynamo.js';
+import { newId, webhookIdFor } from '#shared/records/ids.js';
 
 describe('setExpression', () => {
   it('aliases every path segment and keeps extra values', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FieldIssue, ValidationError } from '#shared/errors.js';
-import { generationRequestJsonSchema, parseGenerationRequest } from '#shared/generation-request.js';
+import { generationRequestJsonSchema, parseGenerationRequest } from '#shared/generations/request.js';
 
 const V1 = 'kling-video/v1/standard/text-to-video';
 const V16 = 'kling-video/v1.6/standard/text-to-video';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MODELS, findModel } from '#shared/models.js';
+import { MODELS, findModel } from '#shared/provider/models.js';
 
 const V1 = 'kling-video/v1/standard/text-to-video';
 const V16 = 'kling-video/v1.6/standard/text-to-video';

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
-import { PartedUpload } from '#shared/parted-upload.js';
+import { PartedUpload } from '#shared/video/parted-upload.js';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;

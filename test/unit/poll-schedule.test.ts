@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EMPTY_HISTOGRAM, histogramOf, type DurationHistogram } from '#shared/duration-history.js';
+import { EMPTY_HISTOGRAM, histogramOf, type DurationHistogram } from '#shared/polling/duration-history.js';
 import {
   buildPollSchedule,
   clearScheduleCache,
@@ -7,8 +7,8 @@ import {
   planNextCheck,
   type PollSchedule,
   waitFromSchedule,
-} from '#shared/poll-schedule.js';
-import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '#shared/polling.js';
+} from '#shared/polling/schedule.js';
+import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '#shared/polling/bounds.js';
 
 /** Deterministic log-normal durations (mulberry32 + Box–Muller). */
 function logNormalSample(count: number, median: number, sigma: number, seed = 7): number[] {

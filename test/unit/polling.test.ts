@@ -1,42 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_POLLING_BOUNDS,
-  nextWaitSeconds,
   pollingBoundsFromEnv,
   toScheduleSeconds,
   waitScaleFromEnv,
   waitUntil,
-} from '#shared/polling.js';
-import { EMPTY_HISTOGRAM } from '#shared/duration-history.js';
-import { buildPollSchedule } from '#shared/poll-schedule.js';
+} from '#shared/polling/bounds.js';
+import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
+import { buildPollSchedule, planNextCheck, type PollPosition } from '#shared/polling/schedule.js';
 
-describe('nextWaitSeconds (a model without history)', () => {
-  const base = { typicalSeconds: 186, elapsedSeconds: 0, polls: 0, remainingSeconds: 3600 };
+describe('planNextCheck for a model without history', () => {
+  const base: PollPosition = { elapsedSeconds: 0, polls: 0, remainingSeconds: 3600 };
+  const noHistory = { loadHistogram: async () => EMPTY_HISTOGRAM };
+  const nextWaitSeconds = (position: PollPosition, bounds = DEFAULT_POLLING_BOUNDS): Promise<number> =>
+    planNextCheck({ model: 'no-history', typicalSeconds: 186, history: noHistory, bounds, ...position });
   const seedSchedule = buildPollSchedule({ histogram: EMPTY_HISTOGRAM, typicalSeconds: 186, bounds: DEFAULT_POLLING_BOUNDS });
 
-  it('waits for the first check of the seeds’ schedule, well into the typical duration', () => {
-    const first = nextWaitSeconds(base);
+  it('waits for the first check of the seeds’ schedule, well into the typical duration', async () => {
+    const first = await nextWaitSeconds(base);
     expect(first).toBe(seedSchedule.offsets[0]);
     expect(first).toBeGreaterThan(186 / 2);
     expect(first).toBeLessThan(186);
   });
 
-  it('uses the configured first check when one is set', () => {
-    expect(nextWaitSeconds(base, { ...DEFAULT_POLLING_BOUNDS, firstCheckSeconds: 1 })).toBe(1);
+  it('uses the configured first check when one is set', async () => {
+    expect(await nextWaitSeconds(base, { ...DEFAULT_POLLING_BOUNDS, firstCheckSeconds: 1 })).toBe(1);
   });
 
-  it('waits up to the next planned check, then backs off within the bounds on the long tail', () => {
+  it('waits up to the next planned check, then backs off within the bounds on the long tail', async () => {
     const [first, second] = seedSchedule.offsets;
-    expect(nextWaitSeconds({ ...base, polls: 1, elapsedSeconds: first! })).toBe(second! - first!);
-    const late = nextWaitSeconds({ ...base, polls: 40, elapsedSeconds: 2000 });
+    expect(await nextWaitSeconds({ ...base, polls: 1, elapsedSeconds: first! })).toBe(second! - first!);
+    const late = await nextWaitSeconds({ ...base, polls: 40, elapsedSeconds: 2000 });
     expect(late).toBeGreaterThanOrEqual(DEFAULT_POLLING_BOUNDS.minIntervalSeconds);
     expect(late).toBeLessThanOrEqual(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds);
-    expect(nextWaitSeconds({ ...base, polls: 60, elapsedSeconds: 30_000 })).toBe(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds);
+    expect(await nextWaitSeconds({ ...base, polls: 60, elapsedSeconds: 30_000 })).toBe(DEFAULT_POLLING_BOUNDS.maxIntervalSeconds);
   });
 
-  it('never plans a check past the deadline', () => {
-    expect(nextWaitSeconds({ ...base, remainingSeconds: 3.2 })).toBe(4);
-    expect(nextWaitSeconds({ ...base, remainingSeconds: -5 })).toBe(0);
+  it('never plans a check past the deadline', async () => {
+    expect(await nextWaitSeconds({ ...base, remainingSeconds: 3.2 })).toBe(4);
+    expect(await nextWaitSeconds({ ...base, remainingSeconds: -5 })).toBe(0);
   });
 });
 

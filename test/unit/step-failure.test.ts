@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GenerationItem } from '#shared/record.js';
-import { describeFailure } from '#shared/step-failure.js';
+import type { GenerationItem } from '#shared/records/record.js';
+import { describeFailure } from '#shared/workflow/step-failure.js';
 
 const item = (overrides: Partial<GenerationItem> = {}) => ({ provider_video_url: null, ...overrides }) as GenerationItem;
 

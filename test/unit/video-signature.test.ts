@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sniffVideoContainer, VIDEO_SIGNATURE_BYTES } from '#shared/video-signature.js';
+import { sniffVideoContainer, VIDEO_SIGNATURE_BYTES } from '#shared/video/signature.js';
 
 function bytes(...parts: (string | number[])[]): Uint8Array {
   return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));

@@ -4,7 +4,7 @@
  */
 import { PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { sendPayloadsUnsigned } from '#shared/parted-upload.js';
+import { sendPayloadsUnsigned } from '#shared/video/parted-upload.js';
 
 /** An S3 client whose requests end at a handler that records their headers and answers 200. */
 function capturingClient(): { client: S3Client; headers: Array<Record<string, string>> } {

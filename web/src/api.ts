@@ -2,7 +2,7 @@
  * The dashboard's only data source: reelhook's public HTTP API on this origin, with the
  * key the user typed in. Errors keep the API's own `{ name, message, details }`.
  */
-import type { PublicGeneration } from '../../functions/shared/record.js';
+import type { PublicGeneration } from '#shared/records/record.js';
 
 export type Generation = PublicGeneration;
 

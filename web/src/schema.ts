@@ -1,6 +1,6 @@
 /**
  * The request body's JSON Schema, one branch per model of the registry
- * (functions/shared/models.ts), embedded at build time by web/vite.config.ts.
+ * (functions/shared/provider/models.ts), embedded at build time by web/vite.config.ts.
  */
 import requestSchema from 'virtual:generation-request-schema';
 

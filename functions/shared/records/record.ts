@@ -1,0 +1,195 @@
+/**
+ * The generation record: what is stored in DynamoDB and what callers see
+ * (docs/api.md, "The generation record").
+ */
+import { TimelineKey } from '#shared/facts.js';
+import type { CallbackEventType, GenerationRequest } from '#shared/generations/request.js';
+
+export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
+export type CallbackState = 'none' | 'pending' | 'delivered' | 'failed';
+export type WebhookEventType = CallbackEventType;
+
+/** Our copy in S3, exactly as the copy step reports it. */
+export interface StoredVideo {
+  bucket: string;
+  key: string;
+  /** s3://bucket/key */
+  s3_uri: string;
+  size_bytes: number;
+  /** Hex sha256 of the bytes stored. */
+  sha256: string;
+  /** e.g. video/mp4 */
+  content_type: string;
+}
+
+export interface CallbackInfo {
+  url: string | null;
+  events: CallbackEventType[];
+  state: CallbackState;
+  attempts: number;
+  last_status_code: number | null;
+  /** The event being delivered; every attempt carries this webhook-id. */
+  webhook_id: string | null;
+  event_type: WebhookEventType | null;
+  last_attempt_at: string | null;
+  /**
+   * An earlier event (generation.started) whose delivery was still pending when the
+   * outcome's event took its place: it keeps being retried here, unseen in the public
+   * record, so no pending delivery is dropped. Absent on records written before it existed.
+   */
+  superseded?: SupersededDelivery | null;
+}
+
+export type SupersededDelivery = Pick<CallbackInfo, 'webhook_id' | 'event_type' | 'state' | 'attempts' | 'last_status_code' | 'last_attempt_at'>;
+
+/** Where in the record a delivery's state lives. */
+export type DeliverySlot = 'callback' | 'callback.superseded';
+
+/** A generation as stored (DynamoDB item). Internal fields never leave the API. */
+export interface GenerationItem {
+  pk: string;
+  id: string;
+  /** The API key id that created it: tenant boundary. */
+  owner: string;
+  status: GenerationStatus;
+  model: string;
+  prompt: string;
+  params: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  provider: { generation_id: string | null; status: string | null };
+  /** The provider's temporary download URL (internal: the public record shows our copy). */
+  provider_video_url: string | null;
+  video: StoredVideo | null;
+  error: { name: string; message: string } | null;
+  meta: { usage: { credits_used: number } } | null;
+  callback: CallbackInfo;
+  timeout_seconds: number;
+  deadline_at: string;
+  polls: number;
+  /** When each step happened, under the keys of TimelineKey (#shared/facts.js). */
+  timeline: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  gsi1pk: string;
+  gsi1sk: string;
+  /** Epoch seconds after which the record is gone (DynamoDB TTL); absent when records are kept. */
+  expires_at?: number;
+}
+
+export interface PublicVideo {
+  url: string;
+  s3_uri: string;
+  size_bytes: number;
+  sha256: string;
+  content_type: string;
+}
+
+export interface PublicGeneration {
+  id: string;
+  status: GenerationStatus;
+  video: PublicVideo | null;
+  error: { name: string; message: string } | null;
+  meta: { usage: { credits_used: number } } | null;
+  model: string;
+  prompt: string;
+  params: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  provider: { generation_id: string | null; status: string | null };
+  callback: { url: string | null; state: CallbackState; attempts: number; last_status_code: number | null };
+  /** When each step happened: accepted, provider_accepted, provider_done, completed | failed, notified. */
+  timeline: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+/** The caller's view: our copy's download URL instead of S3 internals, no tenant or bookkeeping fields. */
+export function toPublicGeneration(item: GenerationItem, videoUrl: string | null): PublicGeneration {
+  const { video } = item;
+  return {
+    id: item.id,
+    status: item.status,
+    video:
+      video && videoUrl
+        ? {
+            url: videoUrl,
+            s3_uri: video.s3_uri,
+            size_bytes: video.size_bytes,
+            sha256: video.sha256,
+            content_type: video.content_type,
+          }
+        : null,
+    error: item.error,
+    meta: item.meta,
+    model: item.model,
+    prompt: item.prompt,
+    params: item.params,
+    metadata: item.metadata,
+    provider: item.provider,
+    callback: {
+      url: item.callback.url,
+      state: item.callback.state,
+      attempts: item.callback.attempts,
+      last_status_code: item.callback.last_status_code,
+    },
+    timeline: item.timeline,
+    created_at: item.created_at,
+    updated_at: item.updated_at,
+    completed_at: item.completed_at,
+  };
+}
+
+
+export const generationKey = (id: string): string => `GEN#${id}`;
+export const ownerIndexKey = (owner: string): string => `OWNER#${owner}`;
+
+export interface NewGeneration {
+  id: string;
+  /** The API key id that makes it. */
+  owner: string;
+  request: GenerationRequest;
+  now: Date;
+  /** Epoch seconds after which the record counts as gone (record retention), if any. */
+  expiresAt?: number;
+}
+
+/** A just-accepted generation, `queued`, as it is first written: the one place its shape is spelled out. */
+export function newGenerationItem({ id, owner, request, now, expiresAt }: NewGeneration): GenerationItem {
+  const at = now.toISOString();
+  return {
+    pk: generationKey(id),
+    id,
+    owner,
+    status: 'queued',
+    model: request.model,
+    prompt: request.prompt,
+    params: request.params,
+    metadata: request.metadata,
+    provider: { generation_id: null, status: null },
+    provider_video_url: null,
+    video: null,
+    error: null,
+    meta: null,
+    callback: {
+      url: request.callback_url,
+      events: request.callback_events,
+      state: 'none',
+      attempts: 0,
+      last_status_code: null,
+      webhook_id: null,
+      event_type: null,
+      last_attempt_at: null,
+    },
+    timeout_seconds: request.timeout_seconds,
+    deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),
+    polls: 0,
+    timeline: { [TimelineKey.Accepted]: at },
+    created_at: at,
+    updated_at: at,
+    completed_at: null,
+    gsi1pk: ownerIndexKey(owner),
+    gsi1sk: `${at}#${id}`,
+    ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The data the state machine passes between steps (see infra/workflow.ts): the
+ * execution carries only the generation id and each step's small result; the record
+ * in DynamoDB is the source of truth.
+ */
+import { GenerationMissing, ReelhookError } from '#shared/errors.js';
+import type { GenerationStore } from '#shared/records/generation-store.js';
+import type { GenerationItem, StoredVideo } from '#shared/records/record.js';
+
+/**
+ * The JSONPaths infra/workflow.ts writes: where the state machine keeps each step's
+ * result (the types below) and the fields its Wait and Choice states read.
+ */
+export const StatePath = {
+  GenerationId: '$.generation_id',
+  Poll: '$.poll',
+  PollStatus: '$.poll.status',
+  NextCheckAt: '$.poll.next_check_at',
+  Video: '$.video',
+  Failure: '$.failure',
+  Notification: '$.notification',
+  NotificationOutcome: '$.notification.outcome',
+  NotificationErrorName: '$.notification.error_name',
+  NotificationErrorMessage: '$.notification.error_message',
+  Delivery: '$.delivery',
+  DeliveryDone: '$.delivery.done',
+  NextAttemptAt: '$.delivery.next_attempt_at',
+  DeliveryError: '$.delivery_error',
+} as const;
+
+export interface StepInput {
+  generation_id: string;
+}
+
+/** Result of Submit Generation and Check Status, kept at `$.poll`. */
+export interface PollPlan {
+  status: 'pending' | 'completed';
+  polls: number;
+  wait_seconds: number;
+  /** Read by the Wait state's TimestampPath. */
+  next_check_at: string;
+  /** Checks that saw `completed` without a video URL, so far. */
+  missing_url_checks?: number;
+}
+
+export interface StatusInput extends StepInput {
+  poll: PollPlan;
+}
+
+/** The Catch output of a failed step: Lambda's error type and its JSON cause. */
+export interface StepFailure {
+  Error: string;
+  Cause?: string;
+}
+
+export type RecordInput =
+  | (StepInput & { outcome: 'completed'; video: StoredVideo })
+  | (StepInput & { outcome: 'error'; failure: StepFailure });
+
+/**
+ * The event a delivery loop sends, kept at `$.notification`: the result of Record
+ * Completion / Record Failure, or the input of a delivery-only execution (started,
+ * cancel, redelivery). Only `error` fails the execution, with its name and message.
+ */
+export type Notification =
+  | { outcome: 'started'; event_type: 'generation.started'; webhook_id: string }
+  | { outcome: 'completed'; event_type: 'generation.completed'; webhook_id: string }
+  | { outcome: 'error'; event_type: 'generation.failed'; webhook_id: string; error_name: string; error_message: string };
+
+export interface NotifyInput extends StepInput {
+  notification: Notification;
+}
+
+/** Result of Notify Callback, kept at `$.delivery`. */
+export interface DeliveryPlan {
+  done: boolean;
+  next_attempt_at?: string;
+}
+
+export async function loadGeneration(store: GenerationStore, id: string): Promise<GenerationItem> {
+  const item = await store.get(id);
+  // Not a contract error: an execution for a record that does not exist is a bug, and should fail loudly.
+  if (!item) throw new GenerationMissing(`generation ${id} is not in the table`);
+  return item;
+}
+
+/** A generation that ended elsewhere (cancelled through the API) stops the step with that outcome. */
+export function stopIfEnded(item: GenerationItem): void {
+  if (item.status === 'error' && item.error) throw new ReelhookError(item.error.name, item.error.message);
+}
