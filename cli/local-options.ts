@@ -2,7 +2,6 @@
  * Local-mode settings from the environment (docs/local-mode.md), shared by `dev` and `generate`.
  * Every setting is checked here, before anything starts: a bad one is a usage error (exit 2).
  */
-import { isApiKeySecret, isWebhookSecret } from '#shared/auth/api-keys.js';
 import { waitScaleFromEnv } from '#shared/polling/bounds.js';
 import type { LocalStackOptions } from '../local/stack.js';
 import { UsageError } from './usage.js';
@@ -32,23 +31,37 @@ export function localStackOptions(port: number, env: NodeJS.ProcessEnv = process
   };
 }
 
-/** Which REELHOOK_API_KEY values `dev` accepts: the one rule of the dev key policy. */
-function isAcceptedDevApiKey(value: string): boolean {
-  return isApiKeySecret(value);
+/**
+ * Which REELHOOK_API_KEY values `dev` accepts: any `rk_` key of 16 to 255 characters from
+ * [A-Za-z0-9_-], so users can pin their own in test setups and compose files. Only the
+ * key's hash is stored, so its format matters to nothing else (keys made by `keys create`
+ * keep their own, longer random form).
+ */
+export function isAcceptedDevApiKey(value: string): boolean {
+  return /^rk_[A-Za-z0-9_-]{13,252}$/.test(value);
 }
 
-/** Which REELHOOK_WEBHOOK_SECRET values `dev` accepts. */
-function isAcceptedDevWebhookSecret(value: string): boolean {
-  return isWebhookSecret(value);
+/**
+ * Which REELHOOK_WEBHOOK_SECRET values `dev` accepts: any Standard Webhooks secret,
+ * `whsec_` + standard base64 (padded) of a non-empty HMAC key, as Standard Webhooks
+ * libraries decode it.
+ */
+export function isAcceptedDevWebhookSecret(value: string): boolean {
+  return /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)$/.test(value);
 }
+
+export const DEV_API_KEY_RULE =
+  'REELHOOK_API_KEY must be rk_ followed by letters, digits, _ or -, 16 to 255 characters in all (for example rk_test_local_0123456789); or unset it to use the key dev keeps in its data folder';
+export const DEV_WEBHOOK_SECRET_RULE =
+  'REELHOOK_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by the base64 of the signing key (as `reelhook keys create` prints)';
 
 /** Malformed key settings fail before anything starts, as a usage error. Never echoes the value. */
 function checkDevKeySettings(apiKey: string | undefined, webhookSecret: string | undefined): void {
   if (apiKey !== undefined && !isAcceptedDevApiKey(apiKey)) {
-    throw new UsageError('REELHOOK_API_KEY must look like rk_<32 base64url characters>, as `reelhook keys create` prints (or unset it to use the key dev keeps in its data folder)');
+    throw new UsageError(DEV_API_KEY_RULE);
   }
   if (webhookSecret !== undefined && !isAcceptedDevWebhookSecret(webhookSecret)) {
-    throw new UsageError('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
+    throw new UsageError(DEV_WEBHOOK_SECRET_RULE);
   }
 }
 

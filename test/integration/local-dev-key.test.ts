@@ -109,21 +109,47 @@ async function startDev(env: NodeJS.ProcessEnv): Promise<LocalStack> {
   return startLocalStack(localStackOptions(0, { REELHOOK_DATA_DIR: dataDir, REELHOOK_WAIT_SCALE: '0', ...env }));
 }
 
+describe('reelhook dev with a pinned key of the user\'s own', () => {
+  it('accepts any rk_ key of 16 to 255 characters from [A-Za-z0-9_-] and any whsec_ secret, and authenticates with them', async () => {
+    const pinned = [
+      { apiKey: 'rk_test_local_0123456789', webhookSecret: `whsec_${Buffer.from('devsecret').toString('base64')}` },
+      { apiKey: `rk_${'A-_z'.repeat(63)}`, webhookSecret: `whsec_${Buffer.from('x'.repeat(32)).toString('base64')}` },
+      { apiKey: 'rk_0123456789abc', webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    ];
+    for (const { apiKey, webhookSecret } of pinned) {
+      const stack = await startDev({ REELHOOK_API_KEY: apiKey, REELHOOK_WEBHOOK_SECRET: webhookSecret });
+      try {
+        expect(stack.apiKey).toBe(apiKey);
+        expect(stack.webhookSecret).toBe(webhookSecret);
+        const caller = await new ApiKeyStore(createDocumentClient(), stack.names.tableName).authenticate(apiKey);
+        expect(caller?.key_id).toBe(stack.keyId);
+        expect(caller?.webhook_secret).toBe(webhookSecret);
+      } finally {
+        await stack.close();
+      }
+    }
+  });
+});
+
 describe('reelhook dev with malformed key settings', () => {
   // A UsageError is what the CLI prints with exit code 2 (cli/main.ts), like its other bad settings.
   it('rejects a REELHOOK_API_KEY that is not an rk_ key as a usage error, without echoing it', async () => {
-    for (const apiKey of ['foo', `rk_${'x'.repeat(10)}`, newWebhookSecret()]) {
+    for (const apiKey of ['foo', `rk_${'x'.repeat(12)}`, `rk_${'x'.repeat(253)}`, 'rk_has space_0123456789', 'sk_test_local_0123456789', newWebhookSecret()]) {
       const error = (await startDev({ REELHOOK_API_KEY: apiKey }).catch((caught: unknown) => caught)) as Error;
       expect(error).toBeInstanceOf(UsageError);
-      expect(error.message).toContain('REELHOOK_API_KEY must look like rk_<32 base64url characters>');
+      expect(error.message).toContain('REELHOOK_API_KEY must be rk_ followed by letters, digits, _ or -, 16 to 255 characters in all');
       expect(error.message).not.toContain(apiKey);
     }
   });
 
   it('rejects a malformed REELHOOK_WEBHOOK_SECRET the same way', async () => {
-    const error = (await startDev({ REELHOOK_API_KEY: newApiKeySecret(), REELHOOK_WEBHOOK_SECRET: 'nope' }).catch((caught: unknown) => caught)) as Error;
-    expect(error).toBeInstanceOf(UsageError);
-    expect(error.message).toBe('REELHOOK_WEBHOOK_SECRET must look like whsec_<base64>');
+    for (const webhookSecret of ['nope', 'whsec_', 'whsec_not base64!', 'whsec_abcde']) {
+      const error = (await startDev({ REELHOOK_API_KEY: newApiKeySecret(), REELHOOK_WEBHOOK_SECRET: webhookSecret }).catch((caught: unknown) => caught)) as Error;
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error.message).toContain('REELHOOK_WEBHOOK_SECRET must be a Standard Webhooks secret');
+      // The bare prefix is part of the rule itself; anything longer must not be echoed.
+      if (webhookSecret !== 'whsec_') expect(error.message).not.toContain(webhookSecret);
+    }
   });
 
   it('starts after a rejected setting: nothing was left running', async () => {

@@ -57,9 +57,6 @@ export function isApiKeySecret(value: string): boolean {
 /** Standard Webhooks secret format: `whsec_` + base64 of the HMAC key. */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
-export function isWebhookSecret(value: string): boolean {
-  return /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(value);
-}
 
 /** Registering a key that was revoked: revocation is final, nothing may bring the key back. */
 export class RevokedApiKeyError extends Error {
