@@ -140,7 +140,7 @@ export class ProviderClient {
     const body = { ...input.params, model: input.model, prompt: input.prompt };
     const { json, where } = await this.#send('POST', new URL(this.#endpoint), body);
     const { id, status } = jobAnswer(json, where);
-    return { id, status };
+    return { id, status: this.#redact(status) };
   }
 
   /** GET {baseUrl}/v2/video/generations?generation_id=ID */
@@ -151,11 +151,13 @@ export class ProviderClient {
     const answer = jobAnswer(json, where);
     const video = isJsonObject(answer.video) ? answer.video : null;
     const usage = isJsonObject(answer.meta) && isJsonObject(answer.meta.usage) ? answer.meta.usage : null;
+    const error = parseGenerationError(answer.error);
+    // Everything of the provider's text that is stored or shown goes through the same redaction as our own messages.
     return {
       id: answer.id,
-      status: answer.status,
+      status: this.#redact(answer.status),
       video_url: typeof video?.url === 'string' ? video.url : null,
-      error: parseGenerationError(answer.error),
+      error: error && { name: this.#redact(error.name), message: this.#sanitize(error.message) },
       credits_used: typeof usage?.credits_used === 'number' ? usage.credits_used : null,
     };
   }
@@ -235,10 +237,15 @@ export class ProviderClient {
     }
   }
 
-  /** Removes the key wherever it appears and query strings from any URL a message quotes. */
+  /** Removes the key wherever it appears, and any `Bearer <token>` a provider echoes back. */
+  #redact(text: string): string {
+    const withoutKey = this.#apiKey === '' ? text : text.replaceAll(this.#apiKey, '[redacted]');
+    return withoutKey.replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]');
+  }
+
+  /** {@link #redact}, and query strings dropped from any URL a message quotes. */
   #sanitize(message: string): string {
-    const withoutKey = this.#apiKey === '' ? message : message.replaceAll(this.#apiKey, '[redacted]');
-    return withoutKey.replace(/(https?:\/\/[^\s?#"'<>]*)[?#][^\s"'<>]*/gi, '$1');
+    return this.#redact(message).replace(/(https?:\/\/[^\s?#"'<>]*)[?#][^\s"'<>]*/gi, '$1');
   }
 }
 
