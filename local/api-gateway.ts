@@ -8,13 +8,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ApiError } from '#shared/errors.js';
-import { errorResponse, internalErrorResponse, type ApiResponse } from '../functions/api/http.js';
+import { errorResponse, internalErrorResponse, MAX_BODY_BYTES, type ApiResponse } from '../functions/api/http.js';
 import { createDashboard } from './dashboard.js';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** API Gateway's own payload limit; reelhook's handler enforces its smaller one. */
-const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface LocalHttpApi {
   url: string;
@@ -30,9 +28,11 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: { port
       if (await dashboard(req, res)) return;
       const body = await readBody(req);
       if (body === null) {
-        // In AWS, API Gateway's own limit answers first (its own body, not this one); locally
-        // it answers in the contract's error shape like every other non-2xx.
-        const tooLarge = new ApiError('PayloadTooLarge', `the body is over the gateway's limit of ${GATEWAY_MAX_BODY_BYTES} bytes`);
+        // Nothing past the API's own limit is read, authenticated or not: the answer is the
+        // handler's 413, and the connection closes instead of draining the rest.
+        const tooLarge = new ApiError('PayloadTooLarge', `the body is over the limit of ${MAX_BODY_BYTES} bytes`);
+        res.shouldKeepAlive = false;
+        res.on('finish', () => req.destroy());
         send(res, errorResponse(tooLarge)!);
         return;
       }
@@ -64,12 +64,14 @@ function send(res: ServerResponse, response: ApiResponse): void {
   res.writeHead(response.statusCode, response.headers).end(response.body);
 }
 
+/** The body, or null as soon as it is known to exceed MAX_BODY_BYTES (from Content-Length or the bytes so far). */
 async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > GATEWAY_MAX_BODY_BYTES) return null;
+    if (size > MAX_BODY_BYTES) return null;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

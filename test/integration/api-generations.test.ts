@@ -408,7 +408,7 @@ describe('limits and errors', () => {
     expect(broken.json.error.message).toMatch(/^body:/);
   });
 
-  it("answers 413 PayloadTooLarge in the error shape for a body over the gateway's 10 MiB", async () => {
+  it('answers 413 PayloadTooLarge in the error shape for a 10 MiB body, reading no more than the 64 KiB limit', async () => {
     const huge = await post('/v2/video/generations', 'x'.repeat(10 * 1024 * 1024 + 1), { 'content-type': 'application/json' });
     expect(huge.status).toBe(413);
     expectErrorShape(huge.json, 'PayloadTooLarge');

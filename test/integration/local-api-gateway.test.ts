@@ -1,7 +1,8 @@
 /**
  * The local stand-in for API Gateway over real HTTP on loopback: its own answers (the
- * gateway's body limit, a handler that never answered) use the contract's error shape.
+ * API's 64 KiB body limit, read no further, a handler that never answered) use the contract's error shape.
  */
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorBodySchema } from '../../functions/api/schemas.js';
 import { startLocalHttpApi, type LocalHttpApi } from '../../local/api-gateway.js';
@@ -32,19 +33,36 @@ async function post(path: string, body: string) {
 }
 
 describe('local API Gateway', () => {
-  it('answers a body over its 10 MiB limit with 413 PayloadTooLarge in the error shape, without calling the handler', async () => {
+  it('answers a body over the API\'s 64 KiB limit with 413 PayloadTooLarge in the error shape, without calling the handler', async () => {
     const before = handled;
-    const answer = await post('/v2/video/generations', 'x'.repeat(10 * 1024 * 1024 + 1));
+    const answer = await post('/v2/video/generations', 'x'.repeat(64 * 1024 + 1));
     expect(answer.status).toBe(413);
     expect(answer.contentType).toBe('application/json');
     const { error } = errorBodySchema.parse(JSON.parse(answer.text));
     expect(error).toMatchObject({ name: 'PayloadTooLarge', details: null });
-    expect(error.message).toContain('10485760');
+    expect(error.message).toContain('65536');
     expect(handled).toBe(before);
   });
 
-  it('passes a body of exactly 10 MiB to the handler', async () => {
-    const answer = await post('/v2/video/generations', 'x'.repeat(10 * 1024 * 1024));
+  it('stops reading at the limit: an unauthenticated upload still being sent gets its 413 at once', async () => {
+    const before = handled;
+    const { port } = new URL(api.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v2/video/generations', headers: { 'content-type': 'application/json' } });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      // 65 KiB of a body that never ends: only a gateway that stops reading can answer.
+      request.write('x'.repeat(65 * 1024));
+    });
+    expect(status).toBe(413);
+    expect(handled).toBe(before);
+  });
+
+  it('passes a body of exactly 64 KiB to the handler', async () => {
+    const answer = await post('/v2/video/generations', 'x'.repeat(64 * 1024));
     expect(answer.status).toBe(200);
   });
 
