@@ -34,12 +34,12 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript (this file, bin/): no type information; Node's globals.
-    files: ['**/*.js', '**/*.mjs'],
+    // Plain JavaScript (this file, bin/, .dependency-cruiser.cjs): no type information; Node's globals.
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      globals: { process: 'readonly', console: 'readonly' },
+      globals: { process: 'readonly', console: 'readonly', module: 'writable' },
     },
   },
 );

@@ -12,7 +12,7 @@ import type { LocalManifest } from '../local/template/manifest.js';
 import { REPO_ROOT, startChild } from './processes.js';
 
 /** Mirrors the `bundling` props of infra/lambda-function.ts (keep the two in step). */
-export const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
+const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'esm',

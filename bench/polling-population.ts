@@ -23,14 +23,14 @@ import { buildPollSchedule, planNextCheck, waitFromSchedule, type PollPosition }
 import { DEFAULT_POLLING_BOUNDS } from '#shared/polling/bounds.js';
 import { ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 
-export const MODEL = 'kling-video/v1.6/standard/text-to-video';
-export const TYPICAL_SECONDS = 186;
+const MODEL = 'kling-video/v1.6/standard/text-to-video';
+const TYPICAL_SECONDS = 186;
 
 /**
  * The simulated provider: log-normal around the seeds' 186 s, plus a long tail of
  * jobs that wait behind others (busy hours).
  */
-export const POPULATION = {
+const POPULATION = {
   body: { medianSeconds: 186, logSigma: 0.2 },
   tail: { share: 0.05, medianSeconds: 450, logSigma: 0.5 },
   trainingSize: 2000,
@@ -44,7 +44,7 @@ export const describePopulation = (): string =>
   `trained on ${POPULATION.trainingSize}, measured on ${POPULATION.testSize}`;
 
 /** Seeded uniform generator (mulberry32): the bench draws the same populations every run. */
-export function seededUniform(seed: number): () => number {
+function seededUniform(seed: number): () => number {
   let state = seed | 0;
   return () => {
     state = (state + 0x6d2b79f5) | 0;
@@ -54,7 +54,7 @@ export function seededUniform(seed: number): () => number {
   };
 }
 
-export function sampleDurations(count: number, uniform: () => number): number[] {
+function sampleDurations(count: number, uniform: () => number): number[] {
   const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   return Array.from({ length: count }, () => {
     const { body, tail } = POPULATION;
@@ -74,7 +74,7 @@ export interface PolledGeneration {
 }
 
 /** Plays one generation of the given duration through a planner. */
-export async function pollGeneration(durationSeconds: number, plan: PollPlanner): Promise<PolledGeneration> {
+async function pollGeneration(durationSeconds: number, plan: PollPlanner): Promise<PolledGeneration> {
   let elapsed = 0;
   let polls = 0;
   let lastWait: number;
@@ -87,7 +87,7 @@ export async function pollGeneration(durationSeconds: number, plan: PollPlanner)
 }
 
 /** The seeds' loop: a check at once, then every 15 s. */
-export function seedLoopGeneration(durationSeconds: number): PolledGeneration {
+function seedLoopGeneration(durationSeconds: number): PolledGeneration {
   const intervals = Math.ceil(durationSeconds / 15);
   return { checks: 1 + intervals, lagSeconds: intervals * 15 - durationSeconds, recordedSeconds: durationSeconds };
 }

@@ -3,7 +3,7 @@
  * (us-east-1, free tiers ignored).
  */
 
-export const PRICES = {
+const PRICES = {
   /** Step Functions Standard: $0.025 per 1,000 state transitions (https://aws.amazon.com/step-functions/pricing/). */
   usdPerStateTransition: 0.025 / 1000,
   /** Lambda on Arm: $0.0000133334 per GB-second (https://aws.amazon.com/lambda/pricing/). */
@@ -17,7 +17,7 @@ export const PRICES = {
  * function (infra/orchestrator.ts): the small steps make one provider or webhook round
  * trip and a DynamoDB write or two; the copy streams a typical 5 s 720p video (~10 MB).
  */
-export const ASSUMED_INVOCATIONS = {
+const ASSUMED_INVOCATIONS = {
   smallStep: { memoryGb: 0.25, seconds: 0.15 },
   copy: { memoryGb: 1, seconds: 1.5 },
 } as const;

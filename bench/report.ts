@@ -29,7 +29,7 @@ export function isMet(row: Row): boolean | undefined {
 }
 
 /** Three significant figures, without exponent noise. */
-export function formatNumber(value: number | undefined): string {
+function formatNumber(value: number | undefined): string {
   if (value === undefined) return '—';
   if (!Number.isFinite(value)) return String(value);
   const magnitude = Math.abs(value);

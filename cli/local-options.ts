@@ -37,7 +37,7 @@ export function localStackOptions(port: number, env: NodeJS.ProcessEnv = process
  * key's hash is stored, so its format matters to nothing else (keys made by `keys create`
  * keep their own, longer random form).
  */
-export function isAcceptedDevApiKey(value: string): boolean {
+function isAcceptedDevApiKey(value: string): boolean {
   return /^rk_[A-Za-z0-9_-]{13,252}$/.test(value);
 }
 
@@ -46,13 +46,13 @@ export function isAcceptedDevApiKey(value: string): boolean {
  * `whsec_` + standard base64 (padded) of a non-empty HMAC key, as Standard Webhooks
  * libraries decode it.
  */
-export function isAcceptedDevWebhookSecret(value: string): boolean {
+function isAcceptedDevWebhookSecret(value: string): boolean {
   return /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)$/.test(value);
 }
 
-export const DEV_API_KEY_RULE =
+const DEV_API_KEY_RULE =
   'REELHOOK_API_KEY must be rk_ followed by letters, digits, _ or -, 16 to 255 characters in all (for example rk_test_local_0123456789); or unset it to use the key dev keeps in its data folder';
-export const DEV_WEBHOOK_SECRET_RULE =
+const DEV_WEBHOOK_SECRET_RULE =
   'REELHOOK_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by the base64 of the signing key (as `reelhook keys create` prints)';
 
 /** Malformed key settings fail before anything starts, as a usage error. Never echoes the value. */

@@ -48,7 +48,7 @@ export const HISTORY_EVENTS_PER_POLL =
 export const POLLING_HISTORY_BUDGET = HISTORY_EVENT_LIMIT / 2;
 
 /** Share of the time a generation has already run below which no wait may go. */
-export const LONG_WAIT_SHARE = 0.1;
+const LONG_WAIT_SHARE = 0.1;
 
 /**
  * The shortest wait allowed after a generation has run `elapsedSeconds`: the minimum

@@ -5,16 +5,10 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, type IBuck
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TableLayout } from '#shared/records/table-layout.js';
-import { VIDEO_PREFIX } from '#shared/facts.js';
+import { ROLE_METADATA_KEY, VIDEO_PREFIX } from '#shared/facts.js';
 
 /** Key prefix of the video copies in the bucket; IAM grants are scoped to it. */
 export { VIDEO_PREFIX };
-
-/**
- * Metadata key naming what a resource is to reelhook, so local mode (local/template/manifest.ts)
- * tells the videos bucket from the access-logs bucket without guessing.
- */
-export const ROLE_METADATA_KEY = 'reelhook:role';
 
 /** How long the S3 server access logs of the videos bucket are kept. */
 const ACCESS_LOG_RETENTION = Duration.days(365);

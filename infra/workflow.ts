@@ -47,7 +47,7 @@ export const COPY_TIMEOUT = Duration.minutes(15);
  * (about 1 h), then the webhook schedule (about 27.6 h with jitter, Retry-After capped).
  * An execution still running after 7 days times out, which the stack alarms on.
  */
-export const EXECUTION_TIMEOUT = Duration.days(7);
+const EXECUTION_TIMEOUT = Duration.days(7);
 
 const LAMBDA_SERVICE_RETRY: RetryProps = {
   errors: [...LAMBDA_SERVICE_ERRORS],

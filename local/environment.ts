@@ -1,3 +1,5 @@
+import { Env } from '#shared/facts.js';
+
 /**
  * The AWS SDK settings that point every client of the process at the local
  * stand-ins. The SDK reads them itself, so handler code is the code that runs in AWS.
@@ -11,7 +13,7 @@ export function localAwsEnvironment(endpoints: { dynamoDbEndpoint: string; s3End
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_S3: endpoints.s3Endpoint,
-    REELHOOK_S3_FORCE_PATH_STYLE: 'true',
+    [Env.S3ForcePathStyle]: 'true',
     // With the SDK's default CRC32 trailers s3rver stores the chunk framing inside objects.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

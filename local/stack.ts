@@ -32,7 +32,7 @@ import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server
 import { LOCAL_NAMES } from './names.js';
 import type { LocalResourceNames } from './template/intrinsics.js';
 import { loadLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
-import { DEFAULT_PROVIDER_BASE_URL } from '#shared/facts.js';
+import { DEFAULT_PROVIDER_BASE_URL, Env } from '#shared/facts.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -136,9 +136,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const manifest = await loadLocalManifest(LOCAL_NAMES);
     // Off unless asked for: local clients (tests, dashboards) poll far faster than the deployed default allows.
-    const rateLimitPerMinute = process.env.REELHOOK_RATE_LIMIT_PER_MINUTE ?? '0';
+    const rateLimitPerMinute = process.env[Env.RateLimitPerMinute] ?? '0';
     // Chosen before the functions' variables are merged in: the deployed value (public) is not local mode's.
-    const callbackPolicy = options.callbackPolicy ?? callbackPolicyFromEnv({ REELHOOK_CALLBACK_POLICY: process.env.REELHOOK_CALLBACK_POLICY });
+    const callbackPolicy = options.callbackPolicy ?? callbackPolicyFromEnv({ [Env.CallbackPolicy]: process.env[Env.CallbackPolicy] });
     // A developer's AWS session must not leak into the local stand-ins' requests.
     for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
     Object.assign(
@@ -146,18 +146,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionEnvironment(manifest.functions),
       localAwsEnvironment({ dynamoDbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, region: LOCAL_NAMES.region }),
       {
-        AIMLAPI_KEY: providerKey,
-        AIMLAPI_BASE_URL: providerBaseUrl,
-        REELHOOK_WAIT_SCALE: String(options.waitScale ?? 1),
-        REELHOOK_CALLBACK_POLICY: callbackPolicy,
+        [Env.ProviderKey]: providerKey,
+        [Env.ProviderBaseUrl]: providerBaseUrl,
+        [Env.WaitScale]: String(options.waitScale ?? 1),
+        [Env.CallbackPolicy]: callbackPolicy,
         // One state machine and one bus locally, whatever names the template gives them.
-        STATE_MACHINE_ARN: LOCAL_NAMES.stateMachineArn,
-        EVENT_BUS_NAME,
-        REELHOOK_RATE_LIMIT_PER_MINUTE: rateLimitPerMinute,
+        [Env.StateMachineArn]: LOCAL_NAMES.stateMachineArn,
+        [Env.EventBusName]: EVENT_BUS_NAME,
+        [Env.RateLimitPerMinute]: rateLimitPerMinute,
         POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       },
       // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
-      simulator ? { REELHOOK_POLL_FIRST_SECONDS: '1', REELHOOK_POLL_MIN_SECONDS: '1', REELHOOK_POLL_MAX_SECONDS: '2' } : {},
+      simulator ? { [Env.PollFirstSeconds]: '1', [Env.PollMinSeconds]: '1', [Env.PollMaxSeconds]: '2' } : {},
     );
 
     await ensureTable(new DynamoDBClient({}), { TableName: LOCAL_NAMES.tableName, ...manifest.table.createTableInput });

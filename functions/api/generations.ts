@@ -28,7 +28,7 @@ export interface GenerationPage {
 export const GENERATION_STATUSES: readonly GenerationStatus[] = ['queued', 'generating', 'completed', 'error'];
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-export const CANCELLED_MESSAGE = 'cancelled by the caller';
+const CANCELLED_MESSAGE = 'cancelled by the caller';
 
 const isFinished = (status: GenerationStatus): boolean => status === 'completed' || status === 'error';
 

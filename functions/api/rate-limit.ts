@@ -5,6 +5,7 @@
  * seconds left in the window.
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Env } from '#shared/facts.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 import { ApiErrorWithHeaders } from './http.js';
 
@@ -15,7 +16,7 @@ const COUNTER_RETENTION_SECONDS = 3600;
 
 /** REELHOOK_RATE_LIMIT_PER_MINUTE: requests per key per minute; 0 disables the limit. Fails fast on a bad value. */
 export function rateLimitPerMinuteFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.REELHOOK_RATE_LIMIT_PER_MINUTE;
+  const raw = env[Env.RateLimitPerMinute];
   if (raw === undefined || raw === '') return DEFAULT_RATE_LIMIT_PER_MINUTE;
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0) {

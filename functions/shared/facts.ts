@@ -11,6 +11,10 @@ export const Env = {
   EventBusName: 'EVENT_BUS_NAME',
   ProviderBaseUrl: 'AIMLAPI_BASE_URL',
   ProviderSecretArn: 'AIMLAPI_SECRET_ARN',
+  /** The provider key itself, which only local mode sets; in AWS it comes from the secret. */
+  ProviderKey: 'AIMLAPI_KEY',
+  /** Local mode's S3 stand-in serves paths, not bucket-named hostnames. */
+  S3ForcePathStyle: 'REELHOOK_S3_FORCE_PATH_STYLE',
   PollFirstSeconds: 'REELHOOK_POLL_FIRST_SECONDS',
   PollMinSeconds: 'REELHOOK_POLL_MIN_SECONDS',
   PollMaxSeconds: 'REELHOOK_POLL_MAX_SECONDS',
@@ -27,6 +31,8 @@ export const videoKeyFor = (generationId: string): string => `${VIDEO_PREFIX}${g
 
 /** CDK metadata naming a Lambda function's source entry, which the local stack reads back. */
 export const ENTRY_METADATA_KEY = 'reelhook:entry';
+/** CDK metadata naming what a resource is to reelhook where a stack has several of its type (the videos and access-log buckets). */
+export const ROLE_METADATA_KEY = 'reelhook:role';
 
 /** The range of a request's `timeout_seconds`; the longest is also the longest a generation runs. */
 export const MIN_TIMEOUT_SECONDS = 30;

@@ -33,7 +33,7 @@
  * to GET; a HEAD request always describes the real file and uses nothing up.
  */
 
-export const FAULTS_BY_REQUEST = {
+const FAULTS_BY_REQUEST = {
   create: ['create-400', 'create-403', 'create-429', 'create-500'],
   status: [
     'status-502',

@@ -6,7 +6,7 @@
  * extensions (callback_url, metadata, …) to the provider.
  */
 
-export const SIMULATED_MODELS = [
+const SIMULATED_MODELS = [
   'kling-video/v1.6/standard/text-to-video',
   'kling-video/v1/standard/text-to-video',
 ] as const;

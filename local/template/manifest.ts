@@ -7,7 +7,7 @@ import type { CreateTableInput } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { localIntrinsics, localLambdaArn, resolveString, TemplateResolutionError, type LocalResourceNames } from './intrinsics.js';
 import { loadTemplate, type CfnTemplate } from './synth.js';
-import { ENTRY_METADATA_KEY } from '#shared/facts.js';
+import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY } from '#shared/facts.js';
 
 export interface LocalFunction {
   logicalId: string;
@@ -33,9 +33,6 @@ export interface LocalManifest {
   stateMachineLogicalId: string;
   secretLogicalId: string;
 }
-
-/** Set by infra/storage.ts where a stack has more than one resource of a type (the videos and access-log buckets). */
-const ROLE_METADATA_KEY = 'reelhook:role';
 
 /**
  * Synthesizes the app's stack (or reads it from the cache, see synth.ts) and resolves it

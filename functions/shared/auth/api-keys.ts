@@ -40,7 +40,7 @@ export interface RotatedWebhookSecret {
 }
 
 /** How long the secret replaced by a rotation keeps signing webhooks. */
-export const PREVIOUS_SECRET_VALIDITY_MS = 24 * 60 * 60 * 1000;
+const PREVIOUS_SECRET_VALIDITY_MS = 24 * 60 * 60 * 1000;
 
 /** Owner-index partition of the key items, so keys are listed with a Query, never a Scan. */
 const KEY_INDEX_PARTITION = 'APIKEYS';

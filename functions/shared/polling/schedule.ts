@@ -19,11 +19,11 @@ import { bucketRange, type DurationHistogram, EMPTY_HISTOGRAM, histogramQuantile
 import type { PollingBounds } from '#shared/polling/bounds.js';
 
 /** The seeds' loop, the reference for detection lag: check at once, then every 15 s. */
-export const SEED_POLL_INTERVAL_SECONDS = 15;
+const SEED_POLL_INTERVAL_SECONDS = 15;
 /** Assumed spread of the seeds' duration (log-normal σ): 90 % of jobs within 0.56–1.78 × typical. */
-export const SEED_LOG_SIGMA = 0.35;
+const SEED_LOG_SIGMA = 0.35;
 /** Weight of the seeds' distribution, in past generations: history dominates once it has a few hundred. */
-export const SEED_WEIGHT = 30;
+const SEED_WEIGHT = 30;
 
 /** The grid reaches this quantile of the durations; the rest is the back-off's. */
 const GRID_QUANTILE = 0.999;
@@ -64,7 +64,7 @@ export interface DurationGrid {
  * log-normal kernel (Silverman's bandwidth on log durations), so that a schedule is
  * not fitted to the gaps of a small sample.
  */
-export function durationCdf(histogram: DurationHistogram, typicalSeconds: number): (seconds: number) => number {
+function durationCdf(histogram: DurationHistogram, typicalSeconds: number): (seconds: number) => number {
   const bandwidth = kernelBandwidth(histogram);
   const components = [{ weight: SEED_WEIGHT, logMedian: Math.log(typicalSeconds), logSigma: SEED_LOG_SIGMA }];
   for (const [index, count] of histogram.counts) {
@@ -111,7 +111,7 @@ function kernelBandwidth(histogram: DurationHistogram): number {
  * {@link MAX_GRID_CELLS} cells no wider than the longest wait reach (so the plan can keep
  * every gap within the bounds; the back-off covers what lies beyond).
  */
-export function durationGrid(cdf: (seconds: number) => number, maxIntervalSeconds: number): DurationGrid {
+function durationGrid(cdf: (seconds: number) => number, maxIntervalSeconds: number): DurationGrid {
   const reach = MAX_GRID_CELLS * Math.max(1, Math.floor(maxIntervalSeconds));
   let horizon = 1;
   while (cdf(horizon) < GRID_QUANTILE && horizon < reach) horizon *= 2;
@@ -135,7 +135,7 @@ export function durationGrid(cdf: (seconds: number) => number, maxIntervalSecond
 }
 
 /** Mean lag of the seeds' loop (checks at 0, 15, 30, …) over the grid's mass, durations uniform within a cell. */
-export function seedLoopLag(grid: DurationGrid): number {
+function seedLoopLag(grid: DurationGrid): number {
   const samplesPerCell = 8;
   let lag = 0;
   let mass = 0;
@@ -283,7 +283,7 @@ class GridPlanner {
  * the mean lag within the seeds' loop's, then pruned up to that lag. When the bounds
  * make that impossible, the plan with the least lag they allow.
  */
-export function scheduleForGrid(grid: DurationGrid, bounds: PollingBounds): PollSchedule {
+function scheduleForGrid(grid: DurationGrid, bounds: PollingBounds): PollSchedule {
   const seedLoopLagSeconds = seedLoopLag(grid);
   const planner = new GridPlanner(grid, bounds);
   let low = Math.log(1e-4);

@@ -46,14 +46,12 @@ export type GenerationCounter = Extract<
 /** Dimension that splits the per-generation metrics. */
 export const MODEL_DIMENSION = 'model';
 
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-
 /**
  * The X-Ray tracer. Outgoing HTTP is not captured globally: callback URLs may carry
  * their owners' tokens and provider video URLs carry signatures, and X-Ray would keep
  * both; AWS SDK clients are traced through {@link traceClient}.
  */
-export const tracer = new Tracer({ serviceName: SERVICE_NAME, captureHTTPsRequests: false });
+const tracer = new Tracer({ serviceName: SERVICE_NAME, captureHTTPsRequests: false });
 
 /** EMF means something only in a Lambda log stream. */
 const inLambda = (): boolean => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { Env } from '#shared/facts.js';
 import { traceClient } from '#shared/runtime/observability.js';
 
 /**
@@ -16,7 +17,7 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
     new S3Client({
       ...(endpoint ? { endpoint } : {}),
       // The local S3 stand-in cannot serve bucket-named hostnames, so local mode asks for paths.
-      forcePathStyle: env.REELHOOK_S3_FORCE_PATH_STYLE === 'true',
+      forcePathStyle: env[Env.S3ForcePathStyle] === 'true',
     }),
   );
 }

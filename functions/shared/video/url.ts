@@ -3,7 +3,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { StoredVideo } from '#shared/records/record.js';
 
 /** How long a download URL of our copy stays valid. */
-export const VIDEO_URL_TTL_SECONDS = 3600;
+const VIDEO_URL_TTL_SECONDS = 3600;
 
 export function presignVideoUrl(s3: S3Client, video: StoredVideo | null): Promise<string | null> {
   if (!video) return Promise.resolve(null);

@@ -13,8 +13,9 @@
  */
 import { promises as dns, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { Env } from '#shared/facts.js';
 
-export const CALLBACK_POLICIES = ['local', 'public'] as const;
+const CALLBACK_POLICIES = ['local', 'public'] as const;
 export type CallbackPolicy = (typeof CALLBACK_POLICIES)[number];
 
 /**
@@ -22,7 +23,7 @@ export type CallbackPolicy = (typeof CALLBACK_POLICIES)[number];
  * deployment forgets it) and `local` elsewhere.
  */
 export function callbackPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): CallbackPolicy {
-  const raw = env.REELHOOK_CALLBACK_POLICY;
+  const raw = env[Env.CallbackPolicy];
   if (raw === undefined || raw === '') return env.AWS_LAMBDA_FUNCTION_NAME ? 'public' : 'local';
   if (!(CALLBACK_POLICIES as readonly string[]).includes(raw)) {
     throw new Error(`REELHOOK_CALLBACK_POLICY must be one of ${CALLBACK_POLICIES.join(', ')}`);
@@ -178,7 +179,7 @@ export class CallbackRefused extends Error {
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 /** Every address of a name, in the resolver's order (what `getaddrinfo` returns). */
-export const systemResolver: Resolver = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
+const systemResolver: Resolver = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
 
 /**
  * A `lookup` for node:net that resolves the name once, refuses the connection if ANY

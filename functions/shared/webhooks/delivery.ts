@@ -10,8 +10,8 @@ import { Webhook } from 'standardwebhooks';
 import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { CallbackRefused, callbackUrlProblem, guardedLookup, hostOf, type CallbackPolicy, type Resolver } from '#shared/webhooks/callback-policy.js';
 
-export const DELIVERY_TIMEOUT_MS = 10_000;
-export const MAX_RESPONSE_BYTES = 64 * 1024;
+const DELIVERY_TIMEOUT_MS = 10_000;
+const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * Delay before attempt N+1 after N failed attempts (Svix's schedule: immediately,
