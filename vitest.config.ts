@@ -9,6 +9,5 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Focused tests must never hide the rest of the suite in CI.
     allowOnly: false,
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -77,7 +77,6 @@ export async function measureBundles(manifest: LocalManifest, outdir: string): P
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...deployed?.environment,
       // Lambda's NODE_OPTIONS (source maps) would tax only error paths; the import is measured without it.
       NODE_OPTIONS: '',

@@ -55,10 +55,7 @@ export interface CopySettings {
 export const mibPerSecond = (result: TransferResult): number => result.bytes / MiB / result.seconds;
 
 async function runWorker(bundle: string, args: string[]): Promise<TransferResult> {
-  const worker = startChild(process.execPath, [bundle, ...args], {
-    ...process.env,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
+  const worker = startChild(process.execPath, [bundle, ...args]);
   return worker.result<TransferResult>(600_000);
 }
 

@@ -20,8 +20,6 @@ import { startTsChild, stopAllChildren } from './processes.js';
 import { isMet, ratioOf, renderTable, type Row } from './report.js';
 import { countTransitions, fixedFifteenSecondPlan } from './transitions.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 /** Generations replayed through the state machine: equal-probability strata of the measured population. */
 const TRANSITION_SAMPLE = 1000;

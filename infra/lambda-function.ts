@@ -72,7 +72,7 @@ export class ReelhookFunction extends Construct {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -87,7 +87,7 @@ export class ReelhookFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        // No `target`: esbuild's follows the runtime (node24), so the two cannot drift apart.
         // Prefer the ESM build of dependencies that ship both, so tree-shaking works.
         mainFields: ['module', 'main'],
         // Bundled CJS dependencies (aws-xray-sdk-core among them) call `require`, which ESM lacks.
@@ -108,13 +108,6 @@ export class ReelhookFunction extends Construct {
 
     (this.lambdaFunction.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, entry);
 
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Pinned to Node.js 22 on purpose: the bundle is built for node22 and the test suite runs on Node 20/22; ' +
-        'Lambda supports nodejs22.x until Node 22 reaches end of life (April 2027). Moving to a newer runtime is ' +
-        'a deliberate change of Runtime and the esbuild target together, tested first.',
-    });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -10,7 +10,6 @@
  * EventBridge) listens before the first handler is imported.
  */
 import './outside-lambda.js';
-import './polyfills.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

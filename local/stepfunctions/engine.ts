@@ -10,7 +10,6 @@
  * await engine.idle();
  * engine.describeExecution(executionArn).status; // 'SUCCEEDED'
  */
-import '../polyfills.js';
 import {
   ExecutionAbortedError,
   ExecutionError,

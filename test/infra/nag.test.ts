@@ -102,7 +102,7 @@ describe('AWS Solutions checks', () => {
 
     const rules = new Set(table.map(({ rule }) => rule.replace(/\[.*$/s, '')));
     expect([...rules].sort()).toEqual(
-      ['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-S1', 'AwsSolutions-SMG4', 'AwsSolutions-SQS3'].sort(),
+      ['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-S1', 'AwsSolutions-SMG4', 'AwsSolutions-SQS3'].sort(),
     );
     // Wildcards are acknowledged one resource pattern at a time, never the rule as a whole.
     const wildcards = table.filter(({ rule }) => rule.startsWith('AwsSolutions-IAM5'));

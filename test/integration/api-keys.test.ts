@@ -23,7 +23,7 @@ function cliEnvironment(dataDir: string): NodeJS.ProcessEnv {
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(AWS_|REELHOOK_|AIMLAPI_|POWERTOOLS_)/.test(name)) env[name] = value;
   }
-  return { ...env, REELHOOK_DATA_DIR: dataDir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  return { ...env, REELHOOK_DATA_DIR: dataDir };
 }
 
 function reelhook(dataDir: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -15,7 +15,7 @@ import { startDevProcess, type DevProcess } from '../support/dev-process.js';
 import { waitFor } from '../support/http.js';
 
 const BIN = join(import.meta.dirname, '../../bin/reelhook.mjs');
-const ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', REELHOOK_WAIT_SCALE: '0' };
+const ENV = { REELHOOK_WAIT_SCALE: '0' };
 
 function isAlive(pid: number): boolean {
   try {

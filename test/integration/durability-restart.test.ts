@@ -65,7 +65,6 @@ async function startDev(): Promise<DevServer> {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       REELHOOK_DATA_DIR: dataDir,
       AIMLAPI_KEY: SIMULATOR_KEY,
       AIMLAPI_BASE_URL: simulator.baseUrl,

@@ -18,7 +18,7 @@ function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(AWS_|REELHOOK_|AIMLAPI_|POWERTOOLS_)/.test(name)) env[name] = value;
   }
-  return { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+  return { ...env, ...extra };
 }
 
 function collect(child: ChildProcess): { stdout: () => string; stderr: () => string } {

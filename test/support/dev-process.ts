@@ -20,7 +20,7 @@ export interface DevProcess {
 
 export async function startDevProcess(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<DevProcess> {
   const child = spawn(process.execPath, [BIN, 'dev', '--port', '0'], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
