@@ -1,8 +1,9 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ViaServicePrincipal } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -245,7 +246,7 @@ export class ReelhookOrchestrator extends Construct {
     for (const fn of [create, status]) {
       fn.addEnvironment(Env.ProviderBaseUrl, aimlapiBaseUrl);
       fn.addEnvironment(Env.ProviderSecretArn, providerSecret.secretArn);
-      providerSecret.grantRead(fn);
+      grantSecretValue(providerSecret, fn);
       fn.addEnvironment(Env.PollMinSeconds, String(bounds.minIntervalSeconds));
       fn.addEnvironment(Env.PollMaxSeconds, String(bounds.maxIntervalSeconds));
       if (bounds.firstCheckSeconds !== null) fn.addEnvironment(Env.PollFirstSeconds, String(bounds.firstCheckSeconds));
@@ -264,7 +265,7 @@ export class ReelhookOrchestrator extends Construct {
     // create starts the delivery-only `<id>-started` execution.
     for (const fn of [api, intake]) {
       this.workflow.grantStartExecution(fn);
-      this.workflow.grantExecutionControl(fn);
+      this.workflow.grantStopExecution(fn);
     }
     this.workflow.grantStartExecution(create);
 
@@ -330,4 +331,18 @@ export class ReelhookOrchestrator extends Construct {
       bucket.encryptionKey?.grantDecrypt(fn);
     }
   }
+}
+
+/**
+ * `GetSecretValue` only: what `getSecret` calls. `ISecret.grantRead` would add
+ * `DescribeSecret`, which no function calls (test/infra/least-privilege.test.ts).
+ */
+function grantSecretValue(secret: ISecret, fn: NodejsFunction): void {
+  // A secret known by name only has a partial ARN; its full one ends in six random characters.
+  const secretArn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
+  // A secret under a customer managed key is decrypted by Secrets Manager on the function's behalf.
+  secret.encryptionKey?.grantDecrypt(
+    new ViaServicePrincipal(`secretsmanager.${Stack.of(fn).region}.amazonaws.com`, fn.grantPrincipal),
+  );
 }

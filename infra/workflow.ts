@@ -323,16 +323,15 @@ export class ReelhookWorkflow extends Construct {
   }
 
   /**
-   * Lets the grantee describe and stop this state machine's executions (cancel,
-   * redelivery, idempotent retries of a start).
+   * Lets the grantee stop this state machine's executions (a cancel stops `<id>`).
    *
    * @example
-   * workflow.grantExecutionControl(apiFunction);
+   * workflow.grantStopExecution(apiFunction);
    */
-  public grantExecutionControl(grantee: LambdaFunction): void {
+  public grantStopExecution(grantee: LambdaFunction): void {
     grantee.addToRolePolicy(
       new PolicyStatement({
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        actions: ['states:StopExecution'],
         resources: [this.executionsArn],
       }),
     );
@@ -341,7 +340,7 @@ export class ReelhookWorkflow extends Construct {
       this.executionsArn,
       'Executions are named per generation at run time (`<id>`, `<id>-started`, `<id>-cancel`, ' +
         '`<id>-redeliver-<n>`), so they cannot be listed in advance; the pattern covers only the executions ' +
-        'of this one state machine, and the actions are only DescribeExecution and StopExecution.',
+        'of this one state machine, and the only action is StopExecution.',
     );
   }
 }

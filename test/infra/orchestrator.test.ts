@@ -9,6 +9,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -74,10 +75,39 @@ describe('brought resources', () => {
         ]),
       },
     });
+    // A secret brought by name has a partial ARN: the grant matches the six characters AWS appends.
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':secret:aimlapi/key-\\?{6}$')])] }),
+          }),
+        ]),
+      },
+    });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
       EventPattern: { 'detail-type': ['Video Generation Requested'] },
     });
+  });
+
+  it('lets create and status decrypt a brought secret’s own KMS key only through Secrets Manager', () => {
+    const stack = newStack();
+    const providerSecret = Secret.fromSecretAttributes(stack, 'Key', {
+      secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:aimlapi/key-AbCdEf',
+      encryptionKey: new Key(stack, 'SecretKey'),
+    });
+    new ReelhookOrchestrator(stack, 'Reelhook', { providerSecret });
+    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
+    const decrypts = (key?.Properties.KeyPolicy.Statement as Array<{ Action: string; Condition?: unknown; Principal: any }>)
+      .filter((statement) => statement.Action === 'kms:Decrypt')
+      .map(({ Condition, Principal }) => ({ Condition, role: Principal.AWS['Fn::GetAtt'][0] }));
+    const viaSecretsManager = { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } };
+    expect(decrypts).toEqual([
+      { Condition: viaSecretsManager, role: expect.stringMatching(/^ReelhookCreateRole/) },
+      { Condition: viaSecretsManager, role: expect.stringMatching(/^ReelhookStatusRole/) },
+    ]);
   });
 });
 
