@@ -15,6 +15,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY_METADATA_KEY } from '#shared/facts.js';
 import { createReelhookStack } from '../../local/template/synth.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
@@ -117,7 +118,6 @@ async function bundledModules(): Promise<Record<FunctionName, string[]>> {
     metafile: true,
     format: 'esm',
     platform: 'node',
-    target: 'node24',
     mainFields: ['module', 'main'],
     outdir: 'out',
     logLevel: 'silent',
@@ -142,7 +142,7 @@ beforeAll(async () => {
   granted = {} as Record<FunctionName, string[]>;
   for (const name of FUNCTION_NAMES) {
     const fn = resources.filter(
-      (resource) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.['reelhook:entry'] === `functions/${name}/handler.ts`,
+      (resource) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.[ENTRY_METADATA_KEY] === `functions/${name}/handler.ts`,
     );
     expect(fn, name).toHaveLength(1);
     const role = JSON.stringify({ Ref: fn[0]!.Properties.Role['Fn::GetAtt'][0] });
