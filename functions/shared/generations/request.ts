@@ -8,6 +8,7 @@ import { type FieldIssue, ValidationError } from '#shared/errors.js';
 import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { MODELS, type VideoModel } from '#shared/provider/models.js';
 import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from '#shared/facts.js';
+import { unstorableValues } from '#shared/records/storable.js';
 
 export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
 export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[number];
@@ -135,6 +136,26 @@ function fieldIssues(error: z.core.$ZodError, model: VideoModel | null): FieldIs
   });
 }
 
+/** A UTF-16 code unit that is half of a surrogate pair, standing alone. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Every string and key of the body that is not well-formed Unicode: JSON's `\ud800`
+ * escapes can make one. It has no UTF-8 form, so neither DynamoDB nor the provider could
+ * receive it as sent, and the prompt is kept exactly as sent or refused.
+ */
+function malformedText(value: unknown, path: string): FieldIssue[] {
+  const message = 'must be valid Unicode text (it holds a lone surrogate)';
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? [{ field: path || 'body', message }] : [];
+  if (typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((inner, index) => malformedText(inner, `${path}[${index}]`));
+  return Object.entries(value).flatMap(([key, inner]) =>
+    LONE_SURROGATE.test(key)
+      ? [{ field: path || 'body', message: 'must not use a key that is not valid Unicode text (it holds a lone surrogate)' }]
+      : malformedText(inner, path === '' ? key : `${path}.${key}`),
+  );
+}
+
 /**
  * Throws ValidationError whose issues name every offending field (dot paths, e.g.
  * `advanced_camera_control.movement_value`). `callbackPolicy` decides which callback
@@ -163,8 +184,12 @@ export function parseGenerationRequest(body: unknown, callbackPolicy: CallbackPo
     ...(model ? [] : [modelIssue(body.model)]),
     ...(reelhook.success ? [] : fieldIssues(reelhook.error, model)),
     ...(params && !params.success ? fieldIssues(params.error, model) : []),
+    ...malformedText(body, ''),
+    // Checked here, before an Idempotency-Key is claimed, so a corrected retry under the same key is not a conflict.
+    ...(reelhook.success ? unstorableValues(reelhook.data.metadata, 'metadata') : []),
+    ...(params?.success ? unstorableValues(params.data, '') : []),
   ];
-  if (!model || !reelhook.success || !params?.success) {
+  if (!model || !reelhook.success || !params?.success || issues.length > 0) {
     throw new ValidationError(issues);
   }
   return {
