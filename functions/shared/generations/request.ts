@@ -8,7 +8,7 @@ import { type FieldIssue, ValidationError } from '#shared/errors.js';
 import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { MODELS, type VideoModel } from '#shared/provider/models.js';
 import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from '#shared/facts.js';
-import { unstorableValues } from '#shared/records/storable.js';
+import { MAX_NESTING_LEVELS, unstorableValues } from '#shared/records/storable.js';
 
 export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
 export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[number];
@@ -92,7 +92,7 @@ const metadataObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 
 const metadata = z._default(metadataObject, () => ({})).check(
   z.meta({
     type: 'object',
-    description: `Echoed in the record, webhooks and events; at most ${MAX_METADATA_BYTES} bytes as JSON.`,
+    description: `Echoed exactly in the record, webhooks and events; at most ${MAX_METADATA_BYTES} bytes as JSON, nested at most ${MAX_NESTING_LEVELS - 1} levels (metadata is level 1), no "__proto__" key.`,
   }),
 );
 
