@@ -5,7 +5,7 @@
  *
  * 2,000 generated bodies (structured near-misses of a valid request; metadata with
  * `constructor` and `__proto__` keys at any depth and nested around DynamoDB's 32 levels;
- * lone surrogates; bytes that are not UTF-8; arbitrary JSON; text that is not JSON) go over
+ * fields nested thousands of levels deep; lone surrogates; bytes that are not UTF-8; arbitrary JSON; text that is not JSON) go over
  * loopback HTTP on keep-alive connections, 50 at a time. Every accepted body starts exactly
  * one generation and so exactly one provider create, so the simulator's create count must
  * end equal to the number of 200 answers: an invalid body that reached the provider would
@@ -174,8 +174,18 @@ const notUtf8 = fc
     return Buffer.concat([encoded.subarray(0, cut), Buffer.from(bytes), encoded.subarray(cut)]);
   });
 
+/** A valid request with a field or metadata nested thousands of levels deep, still under the 64 KiB limit. */
+const deepJson = fc
+  .tuple(fc.integer({ min: 1_000, max: 30_000 }), fc.constantFrom('"x":', '"metadata":{"a":', '"metadata":'), fc.constantFrom('[', '{"k":'))
+  .map(([levels, field, open]) => {
+    const count = open === '[' ? levels : Math.floor(levels / 5);
+    const close = open === '[' ? ']' : '}';
+    return `{"model":"kling-video/v1.6/standard/text-to-video","prompt":"x",${field}${open.repeat(count)}1${close.repeat(count)}${field.includes('{') ? '}' : ''}}`;
+  });
+
 const body = fc.oneof(
   { weight: 6, arbitrary: nearMiss },
+  { weight: 1, arbitrary: deepJson },
   { weight: 1, arbitrary: notUtf8 },
   { weight: 2, arbitrary: arbitraryJson },
   { weight: 2, arbitrary: notJson },

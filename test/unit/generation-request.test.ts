@@ -368,9 +368,15 @@ describe('text that is not well-formed Unicode', () => {
     const body = JSON.parse(`{"model":"${V16}","prompt":"ok","negative_prompt":"\\udfff","metadata":{"a":["x","\\ud800"],"\\ud801":1}}`) as unknown;
     expect(issuesOf(body)).toEqual([
       { field: 'negative_prompt', message },
-      { field: 'metadata.a[1]', message },
       { field: 'metadata', message: 'must not use a key that is not valid Unicode text (it holds a lone surrogate)' },
+      { field: 'metadata.a[1]', message },
     ]);
+  });
+
+  it('walks a body nested tens of thousands of levels deep without overflowing the stack', () => {
+    const deep = (levels: number) => JSON.parse(`${'['.repeat(levels)}"\\ud800"${']'.repeat(levels)}`) as unknown;
+    expect(issuesOf({ model: V16, prompt: 'x', extra: deep(30_000) })).toEqual([{ field: 'extra', message: `not supported by model ${V16}` }, { field: `extra${'[0]'.repeat(30_000)}`, message }]);
+    expect(issuesOf({ model: V16, prompt: 'x', metadata: { a: deep(30_000) } })[0]).toEqual({ field: 'metadata', message: 'must be at most 4096 bytes as JSON, nested at most 31 levels' });
   });
 
   it('keeps a prompt with surrogate pairs (emoji) exactly as sent', () => {

@@ -81,7 +81,8 @@ const metadataObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 
     try {
       bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      // Parsed JSON always serializes, unless it nests deeper than the stack allows.
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON, nested at most ${MAX_NESTING_LEVELS - 1} levels` });
       return;
     }
     if (bytes > MAX_METADATA_BYTES) {
@@ -142,18 +143,29 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /**
  * Every string and key of the body that is not well-formed Unicode: JSON's `\ud800`
  * escapes can make one. It has no UTF-8 form, so neither DynamoDB nor the provider could
- * receive it as sent, and the prompt is kept exactly as sent or refused.
+ * receive it as sent, and the prompt is kept exactly as sent or refused. Walked with a list
+ * rather than recursion: a 64 KiB body can nest arrays tens of thousands deep.
  */
-function malformedText(value: unknown, path: string): FieldIssue[] {
-  const message = 'must be valid Unicode text (it holds a lone surrogate)';
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? [{ field: path || 'body', message }] : [];
-  if (typeof value !== 'object' || value === null) return [];
-  if (Array.isArray(value)) return value.flatMap((inner, index) => malformedText(inner, `${path}[${index}]`));
-  return Object.entries(value).flatMap(([key, inner]) =>
-    LONE_SURROGATE.test(key)
-      ? [{ field: path || 'body', message: 'must not use a key that is not valid Unicode text (it holds a lone surrogate)' }]
-      : malformedText(inner, path === '' ? key : `${path}.${key}`),
-  );
+function malformedText(body: Record<string, unknown>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const pending: Array<[unknown, string]> = [[body, '']];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) issues.push({ field: path, message: 'must be valid Unicode text (it holds a lone surrogate)' });
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) pending.push([value[index], `${path}[${index}]`]);
+    } else if (typeof value === 'object' && value !== null) {
+      const entries = Object.entries(value);
+      if (entries.some(([key]) => LONE_SURROGATE.test(key))) {
+        issues.push({ field: path || 'body', message: 'must not use a key that is not valid Unicode text (it holds a lone surrogate)' });
+      }
+      for (const [key, inner] of entries.reverse()) {
+        if (!LONE_SURROGATE.test(key)) pending.push([inner, path === '' ? key : `${path}.${key}`]);
+      }
+    }
+  }
+  return issues;
 }
 
 /**
@@ -184,7 +196,7 @@ export function parseGenerationRequest(body: unknown, callbackPolicy: CallbackPo
     ...(model ? [] : [modelIssue(body.model)]),
     ...(reelhook.success ? [] : fieldIssues(reelhook.error, model)),
     ...(params && !params.success ? fieldIssues(params.error, model) : []),
-    ...malformedText(body, ''),
+    ...malformedText(body),
     // Checked here, before an Idempotency-Key is claimed, so a corrected retry under the same key is not a conflict.
     ...(reelhook.success ? unstorableValues(reelhook.data.metadata, 'metadata') : []),
     ...(params?.success ? unstorableValues(params.data, '') : []),
