@@ -20,7 +20,7 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 
 const NUMBER_RANGE_MESSAGE = `must be 0 or a number from ${MIN_STORABLE_MAGNITUDE} to ${Number.MAX_SAFE_INTEGER} in magnitude`;
 const NESTING_MESSAGE = `nests objects and arrays deeper than DynamoDB's ${MAX_NESTING_LEVELS} levels (the field itself is level 1)`;
-/** The SDK's marshalling assigns keys onto plain objects, where `__proto__` sets the prototype; dynalite drops it too. */
+/** The SDK's marshalling assigns keys onto plain objects, where `__proto__` sets the prototype instead; dynalite drops it. */
 const PROTOTYPE_KEY = '__proto__';
 
 /**
