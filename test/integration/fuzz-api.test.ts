@@ -5,8 +5,9 @@
  *
  * 2,000 generated bodies (structured near-misses of a valid request; metadata with
  * `constructor` and `__proto__` keys at any depth and nested around DynamoDB's 32 levels;
- * fields nested thousands of levels deep; lone surrogates; bytes that are not UTF-8; arbitrary JSON; text that is not JSON) go over
- * loopback HTTP on keep-alive connections, 50 at a time. Every accepted body starts exactly
+ * fields nested thousands of levels deep; lone surrogates; bytes that are not UTF-8;
+ * arbitrary JSON; text that is not JSON) go over loopback HTTP on keep-alive connections,
+ * 50 at a time. Every accepted body starts exactly
  * one generation and so exactly one provider create, so the simulator's create count must
  * end equal to the number of 200 answers: an invalid body that reached the provider would
  * push it past that.
@@ -213,9 +214,9 @@ describe('POST /v2/video/generations under random bodies', () => {
             expect(json.status).toBe('queued');
             // Only text can be accepted, and what was sent comes back unaltered.
             expect(typeof sentBody).toBe('string');
-            const sent = JSON.parse(sentBody as string) as { prompt: string; metadata?: unknown };
-            expect(json.prompt).toBe(sent.prompt);
-            expect(canonicalJson(json.metadata)).toBe(canonicalJson(sent.metadata ?? {}));
+            const original = JSON.parse(sentBody as string) as { prompt: string; metadata?: unknown };
+            expect(json.prompt).toBe(original.prompt);
+            expect(canonicalJson(json.metadata)).toBe(canonicalJson(original.metadata ?? {}));
           } else {
             expect(json.error?.name).toEqual(expect.any(String));
           }
