@@ -2,6 +2,7 @@
  * The local stand-in for API Gateway's HTTP API: turns a node:http request into the
  * payload-format-2.0 event the API Lambda receives in AWS, and its result back.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -87,6 +88,7 @@ function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
   const now = new Date();
   const method = req.method ?? 'GET';
+  const text = isUtf8(body);
   return {
     version: '2.0',
     routeKey: '$default',
@@ -94,8 +96,9 @@ function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
     rawQueryString: url.search.slice(1),
     headers,
     queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
-    body: body.length > 0 ? body.toString('utf8') : undefined,
-    isBase64Encoded: false,
+    // Bytes that are not UTF-8 go base64-encoded: a decoding here would replace them with U+FFFD unseen.
+    body: body.length === 0 ? undefined : text ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: body.length > 0 && !text,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',

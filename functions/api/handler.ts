@@ -44,7 +44,8 @@ const route = createRouter({
 });
 
 export const handler = tracedHandler('api', async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? null);
+  // Base64 is decoded to bytes only: readJsonBody decodes them as UTF-8 and refuses what is not.
+  const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64') : (event.body ?? null);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
   const query: Record<string, string> = {};

@@ -10,7 +10,8 @@ export interface ApiRequest {
   query: Record<string, string>;
   /** Lower-case header names. */
   headers: Record<string, string>;
-  body: string | null;
+  /** The body as API Gateway hands it over: text, or the bytes of one that came base64-encoded. */
+  body: string | Uint8Array | null;
 }
 
 export interface ApiResponse {
@@ -50,6 +51,9 @@ export function internalErrorResponse(): ApiResponse {
   return json(500, { error: { name: 'InternalError', message: 'something went wrong on our side; the request may be retried', details: null } });
 }
 
+/** Fails on bytes that are not UTF-8; a leading BOM stays (and is not JSON), as before. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** The JSON body of a POST: content type, size and syntax checked, in that order. */
 export function readJsonBody(request: ApiRequest): unknown {
   const contentType = request.headers['content-type'] ?? '';
@@ -57,12 +61,19 @@ export function readJsonBody(request: ApiRequest): unknown {
     throw new ApiError('UnsupportedMediaType', `content-type must be application/json (got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'})`);
   }
   const body = request.body ?? '';
-  const size = Buffer.byteLength(body, 'utf8');
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
   if (size > MAX_BODY_BYTES) {
     throw new ApiError('PayloadTooLarge', `the body is ${size} bytes; the limit is ${MAX_BODY_BYTES}`);
   }
+  let text: string;
   try {
-    return JSON.parse(body);
+    text = typeof body === 'string' ? body : utf8.decode(body);
+  } catch {
+    // Never replaced with U+FFFD: the prompt is kept exactly as sent, or refused.
+    throw new ValidationError([{ field: 'body', message: 'must be valid UTF-8' }]);
+  }
+  try {
+    return JSON.parse(text);
   } catch {
     throw new ValidationError([{ field: 'body', message: 'must be valid JSON' }]);
   }

@@ -191,3 +191,29 @@ describe('deleteQueued', () => {
     expect(await store.deleteQueued(queued.id)).toBe(false);
   });
 });
+
+describe('metadata as the caller sent it', () => {
+  /** Keys the SDK's own marshalling reads as type hints: a `constructor` key at any depth, inside arrays too. */
+  const metadata = JSON.parse(
+    '{"constructor":"Ferrari","model":{"constructor":{"name":"String"}},"list":[{"constructor":{"name":"Set"}},{"constructor":{"name":"Map"}}],"n":{"constructor":{"name":"Number"},"valueOf":1}}',
+  ) as Record<string, unknown>;
+
+  it('writes and reads back constructor keys exactly: create, get, listing and a transition', async () => {
+    const owner = 'key_metadata_echo';
+    const item = await stored(owner, { status: 'queued', metadata });
+    expect(JSON.stringify((await store.get(item.id))?.metadata)).toBe(JSON.stringify(metadata));
+    const page = await store.listByOwner(owner, { limit: 5 });
+    expect(JSON.stringify(page.items[0]?.metadata)).toBe(JSON.stringify(metadata));
+    const moved = await store.markProviderAccepted(item.id, 'prov_1', 'generating', new Date().toISOString());
+    expect(JSON.stringify(moved?.metadata)).toBe(JSON.stringify(metadata));
+  });
+
+  it('refuses a record over DynamoDB\'s 400 KB item limit with a ValidationError naming the largest field', async () => {
+    const oversized = stored('key_oversized', { metadata: { blob: 'm'.repeat(400 * 1024) } });
+    await expect(oversized).rejects.toMatchObject({
+      name: 'ValidationError',
+      issues: [{ field: 'metadata', message: expect.stringMatching(/DynamoDB stores at most 409600/) }],
+    });
+    expect((await store.listByOwner('key_oversized', { limit: 1 })).items).toEqual([]);
+  });
+});

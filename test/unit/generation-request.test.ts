@@ -247,13 +247,6 @@ describe('parseGenerationRequest', () => {
     expect(messageFor({ model: V16, prompt: 'x', metadata }, 'metadata')).toBe('must be a JSON object');
   });
 
-  it('keeps a __proto__ key of metadata as plain data', () => {
-    const body = JSON.parse(`{"model":"${V16}","prompt":"x","metadata":{"__proto__":{"a":1}}}`) as unknown;
-    const { metadata } = parseGenerationRequest(body);
-    expect(Object.keys(metadata)).toEqual(['__proto__']);
-    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
-  });
-
   it('rejects a top-level __proto__ key as an unknown field', () => {
     const body = JSON.parse(`{"model":"${V16}","prompt":"x","__proto__":{"duration":10}}`) as unknown;
     expect(issuesOf(body)).toEqual([{ field: '__proto__', message: `not supported by model ${V16}` }]);
@@ -317,6 +310,77 @@ describe('parseGenerationRequest', () => {
         return true;
       }),
     );
+  });
+});
+
+/** `depth` objects and arrays nested in turn, metadata itself the outermost, a string innermost. */
+function nested(depth: number): Record<string, unknown> {
+  let value: unknown = 'leaf';
+  for (let level = depth; level > 1; level--) value = level % 2 === 0 ? [value] : { k: value };
+  return { k: value };
+}
+
+describe('metadata as DynamoDB stores it', () => {
+  const bodyWith = (json: string): unknown => JSON.parse(`{"model":"${V16}","prompt":"x","metadata":${json}}`);
+
+  it('keeps constructor keys at any depth, inside arrays too, as plain data', () => {
+    const metadata = parseGenerationRequest(bodyWith('{"constructor":{"name":"String"},"list":[{"constructor":"Set"}]}')).metadata;
+    expect(JSON.stringify(metadata)).toBe('{"constructor":{"name":"String"},"list":[{"constructor":"Set"}]}');
+  });
+
+  it('refuses a __proto__ key at any depth, naming the object that holds it', () => {
+    expect(issuesOf(bodyWith('{"__proto__":{"a":1}}'))).toEqual([{ field: 'metadata', message: 'must not use "__proto__" as a key' }]);
+    expect(issuesOf(bodyWith('{"a":{"list":[1,{"__proto__":"x"}]}}'))).toEqual([
+      { field: 'metadata.a.list[1]', message: 'must not use "__proto__" as a key' },
+    ]);
+  });
+
+  it('accepts 31 levels of objects and arrays (metadata is level 1) and refuses 32, naming the field', () => {
+    expect(parseGenerationRequest({ model: V16, prompt: 'x', metadata: nested(31) }).metadata).toEqual(nested(31));
+    const [issue, ...rest] = issuesOf({ model: V16, prompt: 'x', metadata: nested(32) });
+    expect(rest).toEqual([]);
+    expect(issue!.field).toMatch(/^metadata\.k\[0\]/);
+    expect(issue!.message).toMatch(/deeper than DynamoDB's 32 levels/);
+    expect(issuesOf({ model: V16, prompt: 'x', metadata: { deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) } })[0]).toMatchObject({
+      field: `metadata.deep${'[0]'.repeat(30)}`,
+    });
+  });
+
+  it('refuses numbers and keys DynamoDB cannot store, naming each field', () => {
+    expect(issuesOf({ model: V16, prompt: 'x', cfg_scale: 5e-324, metadata: { big: 2 ** 60, nested: { list: [1, -1e-200] }, ok: 0.5, '': 'empty key' } })).toEqual([
+      { field: 'metadata.big', message: expect.stringContaining('1e-130') },
+      { field: 'metadata.nested.list[1]', message: expect.any(String) },
+      { field: 'metadata', message: 'must not use an empty string as a key' },
+      { field: 'cfg_scale', message: expect.stringContaining('1e-130') },
+    ]);
+  });
+});
+
+describe('text that is not well-formed Unicode', () => {
+  const message = 'must be valid Unicode text (it holds a lone surrogate)';
+
+  it.each(['\\ud800', 'a\\udc00b', 'pair \\ud83d\\ude00 then \\ud83d'])('refuses the prompt %s (JSON escapes) instead of storing it altered', (escaped) => {
+    const body = JSON.parse(`{"model":"${V16}","prompt":"${escaped}"}`) as unknown;
+    expect(issuesOf(body)).toEqual([{ field: 'prompt', message }]);
+  });
+
+  it('names every string field and key that holds one', () => {
+    const body = JSON.parse(`{"model":"${V16}","prompt":"ok","negative_prompt":"\\udfff","metadata":{"a":["x","\\ud800"],"\\ud801":1}}`) as unknown;
+    expect(issuesOf(body)).toEqual([
+      { field: 'negative_prompt', message },
+      { field: 'metadata', message: 'must not use a key that is not valid Unicode text (it holds a lone surrogate)' },
+      { field: 'metadata.a[1]', message },
+    ]);
+  });
+
+  it('walks a body nested tens of thousands of levels deep without overflowing the stack', () => {
+    const deep = (levels: number) => JSON.parse(`${'['.repeat(levels)}"\\ud800"${']'.repeat(levels)}`) as unknown;
+    expect(issuesOf({ model: V16, prompt: 'x', extra: deep(30_000) })).toEqual([{ field: 'extra', message: `not supported by model ${V16}` }, { field: `extra${'[0]'.repeat(30_000)}`, message }]);
+    expect(issuesOf({ model: V16, prompt: 'x', metadata: { a: deep(30_000) } })[0]).toEqual({ field: 'metadata', message: 'must be at most 4096 bytes as JSON, nested at most 31 levels' });
+  });
+
+  it('keeps a prompt with surrogate pairs (emoji) exactly as sent', () => {
+    expect(parseGenerationRequest({ model: V16, prompt: 'A fox \u{1F98A} in snow' }).prompt).toBe('A fox \u{1F98A} in snow');
   });
 });
 

@@ -8,6 +8,7 @@ import { type FieldIssue, ValidationError } from '#shared/errors.js';
 import { callbackPolicyFromEnv, callbackUrlProblem, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { MODELS, type VideoModel } from '#shared/provider/models.js';
 import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from '#shared/facts.js';
+import { MAX_NESTING_LEVELS, unstorableValues } from '#shared/records/storable.js';
 
 export const CALLBACK_EVENT_TYPES = ['generation.started', 'generation.completed', 'generation.failed'] as const;
 export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[number];
@@ -80,7 +81,8 @@ const metadataObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 
     try {
       bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      // Parsed JSON always serializes, unless it nests deeper than the stack allows.
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON, nested at most ${MAX_NESTING_LEVELS - 1} levels` });
       return;
     }
     if (bytes > MAX_METADATA_BYTES) {
@@ -91,7 +93,7 @@ const metadataObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 
 const metadata = z._default(metadataObject, () => ({})).check(
   z.meta({
     type: 'object',
-    description: `Echoed in the record, webhooks and events; at most ${MAX_METADATA_BYTES} bytes as JSON.`,
+    description: `Echoed exactly in the record, webhooks and events; at most ${MAX_METADATA_BYTES} bytes as JSON, nested at most ${MAX_NESTING_LEVELS - 1} levels (metadata is level 1), no "__proto__" key.`,
   }),
 );
 
@@ -135,6 +137,37 @@ function fieldIssues(error: z.core.$ZodError, model: VideoModel | null): FieldIs
   });
 }
 
+/** A UTF-16 code unit that is half of a surrogate pair, standing alone. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Every string and key of the body that is not well-formed Unicode: JSON's `\ud800`
+ * escapes can make one. It has no UTF-8 form, so neither DynamoDB nor the provider could
+ * receive it as sent, and the prompt is kept exactly as sent or refused. Walked with a list
+ * rather than recursion: a 64 KiB body can nest arrays tens of thousands deep.
+ */
+function malformedText(body: Record<string, unknown>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const pending: Array<[unknown, string]> = [[body, '']];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) issues.push({ field: path, message: 'must be valid Unicode text (it holds a lone surrogate)' });
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) pending.push([value[index], `${path}[${index}]`]);
+    } else if (typeof value === 'object' && value !== null) {
+      const entries = Object.entries(value);
+      if (entries.some(([key]) => LONE_SURROGATE.test(key))) {
+        issues.push({ field: path || 'body', message: 'must not use a key that is not valid Unicode text (it holds a lone surrogate)' });
+      }
+      for (const [key, inner] of entries.reverse()) {
+        if (!LONE_SURROGATE.test(key)) pending.push([inner, path === '' ? key : `${path}.${key}`]);
+      }
+    }
+  }
+  return issues;
+}
+
 /**
  * Throws ValidationError whose issues name every offending field (dot paths, e.g.
  * `advanced_camera_control.movement_value`). `callbackPolicy` decides which callback
@@ -163,8 +196,12 @@ export function parseGenerationRequest(body: unknown, callbackPolicy: CallbackPo
     ...(model ? [] : [modelIssue(body.model)]),
     ...(reelhook.success ? [] : fieldIssues(reelhook.error, model)),
     ...(params && !params.success ? fieldIssues(params.error, model) : []),
+    ...malformedText(body),
+    // Checked here, before an Idempotency-Key is claimed, so a corrected retry under the same key is not a conflict.
+    ...(reelhook.success ? unstorableValues(reelhook.data.metadata, 'metadata') : []),
+    ...(params?.success ? unstorableValues(params.data, '') : []),
   ];
-  if (!model || !reelhook.success || !params?.success) {
+  if (!model || !reelhook.success || !params?.success || issues.length > 0) {
     throw new ValidationError(issues);
   }
   return {

@@ -9,6 +9,18 @@ export function createDocumentClient(client: DynamoDBClient = traceClient(new Dy
   });
 }
 
+/**
+ * A caller's JSON value as the document client marshals it exactly: every object as a Map.
+ * The client tells a plain object by its `constructor` property, which a `constructor` key
+ * shadows (`{"constructor":{"name":"String"}}` was even stored as a string); a Map it reads
+ * by its entries alone. Unmarshalled, the maps come back as plain objects.
+ */
+export function asDocument(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asDocument);
+  if (typeof value !== 'object' || value === null) return value;
+  return new Map(Object.entries(value).map(([key, inner]) => [key, asDocument(inner)]));
+}
+
 export function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||

@@ -10,8 +10,9 @@
  * eventually (and dynalite never), and a caller must not see it meanwhile.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, setExpression } from '#shared/records/dynamo.js';
-import { ValidationError, type FieldIssue } from '#shared/errors.js';
+import { asDocument, isConditionFailure, setExpression } from '#shared/records/dynamo.js';
+import { ValidationError } from '#shared/errors.js';
+import { itemSizeBytes, MAX_ITEM_BYTES, storedSizeBytes } from '#shared/records/storable.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type StoredVideo } from '#shared/records/record.js';
 import { TimelineKey } from '#shared/facts.js';
@@ -22,14 +23,20 @@ export class GenerationStore {
     private readonly tableName: string,
   ) {}
 
-  /** Throws ValidationError, naming the field, when the caller's params or metadata hold a value DynamoDB cannot store. */
+  /**
+   * Writes a new record. Its values were checked when the request was parsed
+   * (#shared/generations/request.js); throws ValidationError, naming the caller's largest
+   * field, if the record as a whole is over DynamoDB's item size limit.
+   */
   async create(item: GenerationItem): Promise<void> {
-    const issues = [...unstorableValues(item.params, ''), ...unstorableValues(item.metadata, 'metadata')];
-    if (issues.length > 0) throw new ValidationError(issues);
+    const size = itemSizeBytes(item);
+    if (size > MAX_ITEM_BYTES) {
+      throw new ValidationError([{ field: largestCallerField(item), message: `makes a record of ${size} bytes; DynamoDB stores at most ${MAX_ITEM_BYTES}` }]);
+    }
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: item,
+        Item: { ...item, metadata: asDocument(item.metadata) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -265,26 +272,13 @@ const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 const isExpired = (item: GenerationItem, nowSeconds: number): boolean =>
   item.expires_at !== undefined && item.expires_at <= nowSeconds;
 
-/**
- * DynamoDB numbers are decimals of magnitude 1e-130 to 1e126, and the document client
- * refuses numbers outside ±(2^53 − 1) rather than round them; map keys must not be
- * empty. JSON allows all of these, so a request can carry them: they are the caller's
- * to fix, not a server fault.
- */
-const MIN_STORABLE_MAGNITUDE = 1e-130;
-const NUMBER_RANGE_MESSAGE = `must be 0 or a number from ${MIN_STORABLE_MAGNITUDE} to ${Number.MAX_SAFE_INTEGER} in magnitude`;
-
-function unstorableValues(value: unknown, path: string): FieldIssue[] {
-  if (typeof value === 'number') {
-    const magnitude = Math.abs(value);
-    const storable = value === 0 || (magnitude >= MIN_STORABLE_MAGNITUDE && magnitude <= Number.MAX_SAFE_INTEGER);
-    return storable ? [] : [{ field: path, message: NUMBER_RANGE_MESSAGE }];
-  }
-  if (Array.isArray(value)) return value.flatMap((inner, index) => unstorableValues(inner, `${path}[${index}]`));
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.entries(value).flatMap(([key, inner]) =>
-    key === ''
-      ? [{ field: path, message: 'must not use an empty string as a key' }]
-      : unstorableValues(inner, path === '' ? key : `${path}.${key}`),
-  );
+/** Which of the caller's fields weighs most in the record: the one to name when it is too large. */
+function largestCallerField(item: GenerationItem): string {
+  const fields: Array<[string, unknown]> = [
+    ['prompt', item.prompt],
+    ['negative_prompt', item.params.negative_prompt],
+    ['metadata', item.metadata],
+    ['callback_url', item.callback.url],
+  ];
+  return fields.reduce((largest, field) => (storedSizeBytes(field[1]) > storedSizeBytes(largest[1]) ? field : largest))[0];
 }
