@@ -1,5 +1,5 @@
-import { Duration, Names, Token, Validations } from 'aws-cdk-lib';
-import { CfnEventBusPolicy, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { CfnResource, Duration, Names, Token, Validations } from 'aws-cdk-lib';
+import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -56,8 +56,8 @@ function checkPrincipalArns(arns: readonly string[]): void {
 export class ReelhookEventIntake extends Construct {
   public readonly rule: Rule;
   public readonly deadLetterQueue: Queue;
-  /** The bus policy statement that keeps everyone but the listed principals from putting requests. */
-  public readonly senderPolicy: CfnEventBusPolicy;
+  /** The bus policy statement (AWS::Events::EventBusPolicy) that keeps everyone but the listed principals from putting requests. */
+  public readonly senderPolicy: CfnResource;
 
   constructor(scope: Construct, id: string, props: ReelhookEventIntakeProps) {
     super(scope, id);
@@ -93,18 +93,23 @@ export class ReelhookEventIntake extends Construct {
     });
 
     // One statement of the bus's policy, so it lives beside whatever else the bus allows.
-    this.senderPolicy = new CfnEventBusPolicy(this, 'RequestSenders', {
-      eventBusName: props.eventBus.eventBusName,
-      statementId: Names.uniqueResourceName(this, { maxLength: 64 }),
-      statement: {
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 'events:PutEvents',
-        Resource: props.eventBus.eventBusArn,
-        Condition: {
-          // Any entry of the call claiming the source, since one PutEvents carries up to 10.
-          'ForAnyValue:StringEquals': { 'events:source': [REQUEST_SOURCE] },
-          ...(principalArns.length > 0 && { ArnNotLike: { 'aws:PrincipalArn': [...principalArns] } }),
+    // A plain CfnResource: CfnEventBusPolicy (and the EventBusPolicy built on it) prints a
+    // deprecation warning for its unused `principal` property on every synth.
+    this.senderPolicy = new CfnResource(this, 'RequestSenders', {
+      type: 'AWS::Events::EventBusPolicy',
+      properties: {
+        EventBusName: props.eventBus.eventBusName,
+        StatementId: Names.uniqueResourceName(this, { maxLength: 64 }),
+        Statement: {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'events:PutEvents',
+          Resource: props.eventBus.eventBusArn,
+          Condition: {
+            // Any entry of the call claiming the source, since one PutEvents carries up to 10.
+            'ForAnyValue:StringEquals': { 'events:source': [REQUEST_SOURCE] },
+            ...(principalArns.length > 0 && { ArnNotLike: { 'aws:PrincipalArn': [...principalArns] } }),
+          },
         },
       },
     });
