@@ -62,6 +62,13 @@ export interface ReelhookOrchestratorProps {
    */
   readonly eventBus?: IEventBus;
   /**
+   * Who may start generations through EventBridge: the IAM role or user ARNs allowed to put
+   * `Video Generation Requested` events (source `reelhook.client`) on `eventBus`. The bus's
+   * policy denies that source to every other principal (docs/events.md).
+   * @default none: event intake refuses every request until senders are listed
+   */
+  readonly requestPrincipalArns?: readonly string[];
+  /**
    * Secret whose value is the AI/ML API key. Only the create and status functions may read it.
    * @default a new secret with a random placeholder; put your key in it after the first deploy
    */
@@ -230,7 +237,11 @@ export class ReelhookOrchestrator extends Construct {
       stateMachineName: props.stateMachineName,
     });
     this.api = new ReelhookHttpApi(this, 'Http', { handler: api, logRetention: props.logRetention });
-    this.intake = new ReelhookEventIntake(this, 'EventIntake', { eventBus: this.eventBus, handler: intake });
+    this.intake = new ReelhookEventIntake(this, 'EventIntake', {
+      eventBus: this.eventBus,
+      handler: intake,
+      requestPrincipalArns: props.requestPrincipalArns,
+    });
     this.monitoring = new ReelhookMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       functions: this.functions,

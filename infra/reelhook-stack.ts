@@ -5,6 +5,22 @@ import { ReelhookOrchestrator, type ReelhookOrchestratorProps } from './orchestr
 /** Construct id of the stack in the app; local mode synthesizes the same one. */
 export const REELHOOK_STACK_ID = 'Reelhook';
 
+/**
+ * Context key listing who may put `Video Generation Requested` events: a JSON array in
+ * cdk.json, or comma-separated with `cdk deploy -c reelhook:requestPrincipalArns=arn:…,arn:…`.
+ */
+export const REQUEST_PRINCIPALS_CONTEXT = 'reelhook:requestPrincipalArns';
+
+function principalArnsFromContext(scope: Construct): string[] | undefined {
+  const value: unknown = scope.node.tryGetContext(REQUEST_PRINCIPALS_CONTEXT);
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? value.split(',').map((arn) => arn.trim()).filter((arn) => arn !== '') : value;
+  if (!Array.isArray(list) || !list.every((arn): arn is string => typeof arn === 'string')) {
+    throw new Error(`context ${REQUEST_PRINCIPALS_CONTEXT} must be a list of IAM ARNs (a JSON array, or comma-separated), got ${JSON.stringify(value)}`);
+  }
+  return list;
+}
+
 export interface ReelhookStackProps extends StackProps, ReelhookOrchestratorProps {}
 
 /**
@@ -20,7 +36,10 @@ export class ReelhookStack extends Stack {
   constructor(scope: Construct, id: string, props: ReelhookStackProps = {}) {
     super(scope, id, { description: 'reelhook: durable text-to-video generations with signed webhooks', ...props });
 
-    this.orchestrator = new ReelhookOrchestrator(this, 'Orchestrator', props);
+    this.orchestrator = new ReelhookOrchestrator(this, 'Orchestrator', {
+      ...props,
+      requestPrincipalArns: props.requestPrincipalArns ?? principalArnsFromContext(this),
+    });
     const { storage, workflow, api, eventBus, monitoring, intake } = this.orchestrator;
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint, description: 'Base URL; the API lives under /v2' });

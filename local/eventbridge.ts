@@ -4,17 +4,19 @@
  * `AWS_ENDPOINT_URL_EVENTBRIDGE`), so handler code publishes exactly as in AWS.
  *
  * Each accepted entry becomes one line of an NDJSON file, in the shape a rule target
- * receives (`version`, `id`, `detail-type`, `source`, `time`, `detail`, …), and entries
- * whose detail-type has a route go to that handler asynchronously, as the CDK app's
- * rules do in AWS (`Video Generation Requested` → intake).
+ * receives (`version`, `id`, `detail-type`, `source`, `time`, `detail`, …), and goes,
+ * asynchronously, to the target of every rule whose event pattern it matches: the
+ * local stack passes the synthesized template's rules (`Video Generation Requested`
+ * from `reelhook.client` → intake), so an event no deployed rule matches reaches nothing.
  *
  * @example
- * const bus = await startLocalEventBridge({ busName: 'default', logPath: '.reelhook/events.ndjson', routes: {} });
+ * const bus = await startLocalEventBridge({ busName: 'default', logPath: '.reelhook/events.ndjson', rules: [] });
  * process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
  */
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { AwsJsonError, startAwsJsonServer } from './aws-json-protocol.js';
+import { matchesEventPattern, type EventPattern } from './event-pattern.js';
 
 /** What a rule target receives. */
 export interface BusEvent {
@@ -31,9 +33,17 @@ export interface BusEvent {
 
 export type EventTarget = (event: BusEvent) => Promise<unknown>;
 
+/** A rule on the bus: every event matching its pattern goes to its target. */
+export interface LocalBusRule {
+  name: string;
+  pattern: EventPattern;
+  target: EventTarget;
+}
+
 /** How a routed event's target ended, for logs and tests. */
 export interface TargetInvocation {
   eventId: string;
+  rule: string;
   detailType: string;
   ok: boolean;
   error?: { name: string; message: string };
@@ -44,8 +54,8 @@ export interface LocalEventBridgeOptions {
   busName: string;
   /** NDJSON file every accepted entry is appended to. */
   logPath: string;
-  /** Detail-type → target, as the app's rules route them. */
-  routes: Record<string, EventTarget>;
+  /** The rules on the bus (see local/template/event-rules.ts for the app's). */
+  rules: readonly LocalBusRule[];
   region?: string;
   accountId?: string;
 }
@@ -76,17 +86,20 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   let appended: Promise<void> = Promise.resolve();
 
   const dispatch = (event: BusEvent): void => {
-    const target = options.routes[event['detail-type']];
-    if (!target) return;
-    const run = target(JSON.parse(JSON.stringify(event)) as BusEvent).then(
-      () => void invocations.push({ eventId: event.id, detailType: event['detail-type'], ok: true }),
-      (error: unknown) => {
-        const { name, message } = error instanceof Error ? error : new Error(String(error));
-        invocations.push({ eventId: event.id, detailType: event['detail-type'], ok: false, error: { name, message } });
-      },
-    );
-    inFlight.add(run);
-    void run.finally(() => inFlight.delete(run));
+    for (const rule of options.rules) {
+      if (!matchesEventPattern(rule.pattern, event)) continue;
+      const invocation = { eventId: event.id, rule: rule.name, detailType: event['detail-type'] };
+      // Each target gets its own copy, as each Lambda invocation gets its own JSON.
+      const run = rule.target(JSON.parse(JSON.stringify(event)) as BusEvent).then(
+        () => void invocations.push({ ...invocation, ok: true }),
+        (error: unknown) => {
+          const { name, message } = error instanceof Error ? error : new Error(String(error));
+          invocations.push({ ...invocation, ok: false, error: { name, message } });
+        },
+      );
+      inFlight.add(run);
+      void run.finally(() => inFlight.delete(run));
+    }
   };
 
   const putEvents = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {

@@ -19,18 +19,19 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ApiKeyStore, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/auth/api-keys.js';
 import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
-import { EventDetailType } from '#shared/events/bus.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
-import { startLocalEventBridge, type LocalEventBridge } from './eventbridge.js';
+import { startLocalEventBridge, type LocalBusRule, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
 import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
 import type { LocalResourceNames } from './template/intrinsics.js';
-import { loadLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
+import { eventRulesOf } from './template/event-rules.js';
+import { resolveLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
+import { loadTemplate, type CfnTemplate } from './template/synth.js';
 import { DEFAULT_PROVIDER_BASE_URL, Env } from '#shared/facts.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -71,7 +72,7 @@ export interface LocalStack {
   names: LocalResourceNames;
   s3Endpoint: string;
   dynamoDbEndpoint: string;
-  /** The EventBridge stand-in: its endpoint, and how routed events (Video Generation Requested) ended. */
+  /** The EventBridge stand-in: its endpoint, and how events its rules routed (Video Generation Requested) ended. */
   eventBus: LocalEventBridge;
   /** Where every event put on the bus is appended, one JSON line each. */
   eventsFile: string;
@@ -85,9 +86,6 @@ export interface LocalStack {
 
 /** The bus events go to locally; entries that name no bus land on it too. */
 const EVENT_BUS_NAME = 'default';
-
-/** The handler of the intake function (which the template names by this entry). */
-const INTAKE_ENTRY = 'functions/intake/handler.ts';
 
 /** How long close() lets running steps finish before stopping them where they are. */
 const CLOSE_DRAIN_TIMEOUT_MS = 10_000;
@@ -133,7 +131,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       providerBaseUrl = simulator.baseUrl;
     }
 
-    const manifest = await loadLocalManifest(LOCAL_NAMES);
+    const template = await loadTemplate();
+    const manifest = resolveLocalManifest(template, LOCAL_NAMES);
     // Off unless asked for: local clients (tests, dashboards) poll far faster than the deployed default allows.
     const rateLimitPerMinute = process.env[Env.RateLimitPerMinute] ?? '0';
     // Chosen before the functions' variables are merged in: the deployed value (public) is not local mode's.
@@ -187,12 +186,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => sfn.close());
     process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
 
-    const intake = intakeFunction(manifest);
     const eventsFile = join(dataDir, 'events.ndjson');
     const eventBus = await startLocalEventBridge({
       busName: EVENT_BUS_NAME,
       logPath: eventsFile,
-      routes: { [EventDetailType.Requested]: handlerOf(intake) },
+      rules: busRules(template, manifest, handlerOf),
       region: LOCAL_NAMES.region,
       accountId: LOCAL_NAMES.accountId,
     });
@@ -251,11 +249,19 @@ async function startDynamo(dataDir: string): Promise<LocalDynamoDb> {
   }
 }
 
-/** The function the app's EventBridge rule sends `Video Generation Requested` to. */
-function intakeFunction(manifest: LocalManifest): LocalFunction {
-  const intake = manifest.functions.find((fn) => fn.entry === INTAKE_ENTRY);
-  if (!intake) throw new Error(`the synthesized template has no function for ${INTAKE_ENTRY}, so events cannot start generations locally`);
-  return intake;
+/** The template's EventBridge rules, one per target, each invoking its function's handler. */
+function busRules(
+  template: CfnTemplate,
+  manifest: LocalManifest,
+  handlerOf: (fn: LocalFunction) => (payload: unknown) => Promise<unknown>,
+): LocalBusRule[] {
+  return eventRulesOf(template).flatMap((rule) =>
+    rule.functionLogicalIds.map((logicalId) => {
+      const fn = manifest.functions.find((candidate) => candidate.logicalId === logicalId);
+      if (!fn) throw new Error(`rule ${rule.logicalId} targets ${logicalId}, which has no handler entry in the template`);
+      return { name: rule.logicalId, pattern: rule.pattern, target: handlerOf(fn) };
+    }),
+  );
 }
 
 /** The variables CDK gives the functions, as resolved for local names; Node's own options stay the process's. */

@@ -42,6 +42,7 @@ beforeAll(() => {
     stateMachineName: 'media-generations',
     maxVideoBytes: 512 * 1024 ** 2,
     rateLimitPerMinute: 0,
+    requestPrincipalArns: ['arn:aws:iam::123456789012:role/media-pipeline', 'arn:aws:iam::123456789012:role/batch-*'],
   });
   template = Template.fromStack(stack);
   freshTemplate = Template.fromStack(fresh);
@@ -88,7 +89,7 @@ describe('brought resources', () => {
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
-      EventPattern: { 'detail-type': ['Video Generation Requested'] },
+      EventPattern: { source: ['reelhook.client'], 'detail-type': ['Video Generation Requested'] },
     });
   });
 
@@ -126,6 +127,22 @@ describe('options', () => {
     expect(variables('api').REELHOOK_RECORD_TTL_DAYS).toBe('90');
     expect(variables('intake').REELHOOK_RECORD_TTL_DAYS).toBe('90');
     expect(variables('status').REELHOOK_RECORD_TTL_DAYS).toBeUndefined();
+  });
+
+  it('lets only the listed principals put requests on the brought bus', () => {
+    template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
+      Statement: {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
+        Condition: {
+          'ForAnyValue:StringEquals': { 'events:source': ['reelhook.client'] },
+          ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::123456789012:role/media-pipeline', 'arn:aws:iam::123456789012:role/batch-*'] },
+        },
+      },
+    });
   });
 
   it('sets the API rate limit as asked, 0 turning it off', () => {
@@ -206,6 +223,12 @@ describe('validation', () => {
   it('refuses a rate limit that is not a whole number of at least 0', () => {
     expect(build({ rateLimitPerMinute: -1 })).toThrow(/rateLimitPerMinute must be a whole number/);
     expect(build({ rateLimitPerMinute: 2.5 })).toThrow(/rateLimitPerMinute must be a whole number/);
+  });
+
+  it('refuses request principals that are not IAM role or user ARNs, naming the option', () => {
+    expect(build({ requestPrincipalArns: ['123456789012'] })).toThrow(/requestPrincipalArns must hold IAM role or user ARNs/);
+    expect(build({ requestPrincipalArns: ['arn:aws:sts::123456789012:assumed-role/x/y'] })).toThrow(/requestPrincipalArns/);
+    expect(build({ requestPrincipalArns: ['*'] })).toThrow(/requestPrincipalArns/);
   });
 
   it('refuses a record retention that is not whole days', () => {

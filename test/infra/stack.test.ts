@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { checkEventPattern, matchesEventPattern } from '../../local/event-pattern.js';
 import { createReelhookStack } from '../../local/template/synth.js';
+import { REQUEST_PRINCIPALS_CONTEXT, ReelhookStack } from '../../infra/reelhook-stack.js';
 
 const FUNCTION_NAMES = ['api', 'intake', 'create', 'status', 'copy', 'record', 'notify'] as const;
 type FunctionName = (typeof FUNCTION_NAMES)[number];
@@ -492,12 +495,12 @@ describe('state machine', () => {
 });
 
 describe('event intake', () => {
-  it('routes Video Generation Requested on the default bus to intake, with retries and a dead-letter queue', () => {
+  it('routes Video Generation Requested from reelhook.client on the default bus to intake, with retries and a dead-letter queue', () => {
     const [intakeId] = functionOf('intake');
     const [, rule] = only(template.findResources('AWS::Events::Rule'), 'rule');
     expect(rule.Properties).toMatchObject({
       EventBusName: 'default',
-      EventPattern: { 'detail-type': ['Video Generation Requested'] },
+      EventPattern: { source: ['reelhook.client'], 'detail-type': ['Video Generation Requested'] },
       Targets: [
         {
           Arn: { 'Fn::GetAtt': [intakeId, 'Arn'] },
@@ -505,6 +508,52 @@ describe('event intake', () => {
           RetryPolicy: { MaximumRetryAttempts: 12, MaximumEventAgeInSeconds: 6 * 3600 },
         },
       ],
+    });
+  });
+
+  it('refuses a request of any other source at the rule, however valid its api_key_id', () => {
+    const [, rule] = only(template.findResources('AWS::Events::Rule'), 'rule');
+    const pattern: unknown = rule.Properties.EventPattern;
+    checkEventPattern(pattern, 'intake rule');
+    const requested = (source: string) => ({
+      version: '0',
+      id: 'e',
+      source,
+      'detail-type': 'Video Generation Requested',
+      account: '123456789012',
+      detail: { api_key_id: 'key_known', model: 'kling-video/v1.6/standard/text-to-video', prompt: 'A fox' },
+    });
+    expect(matchesEventPattern(pattern, requested('reelhook.client'))).toBe(true);
+    for (const source of ['my.pipeline', 'reelhook', 'aws.events', 'reelhook.client.other']) {
+      expect(matchesEventPattern(pattern, requested(source)), source).toBe(false);
+    }
+  });
+
+  it('denies every principal putting reelhook.client events on the bus until senders are listed', () => {
+    const [, policy] = only(template.findResources('AWS::Events::EventBusPolicy'), 'bus policy');
+    expect(policy.Properties).toMatchObject({
+      EventBusName: 'default',
+      StatementId: expect.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+      Statement: {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Condition: { 'ForAnyValue:StringEquals': { 'events:source': ['reelhook.client'] } },
+      },
+    });
+    expect(policy.Properties.Statement.Condition).not.toHaveProperty('ArnNotLike');
+  });
+
+  it('takes the senders from the app context, comma-separated as `cdk deploy -c` passes them', () => {
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        [REQUEST_PRINCIPALS_CONTEXT]: 'arn:aws:iam::123456789012:role/pipeline, arn:aws:iam::123456789012:user/ops',
+      },
+    });
+    const [, policy] = only(Template.fromStack(new ReelhookStack(app, 'Ctx')).findResources('AWS::Events::EventBusPolicy'), 'bus policy');
+    expect(policy.Properties.Statement.Condition.ArnNotLike).toEqual({
+      'aws:PrincipalArn': ['arn:aws:iam::123456789012:role/pipeline', 'arn:aws:iam::123456789012:user/ops'],
     });
   });
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REQUEST_SOURCE } from '#shared/events/bus.js';
 import type { BusEvent } from '../../local/eventbridge.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
@@ -58,7 +59,7 @@ async function waitForTerminal(id: string): Promise<Record<string, any>> {
 /** Puts one `Video Generation Requested` event and waits until the intake function has handled it. */
 async function request(detail: Record<string, unknown>) {
   const put = await events.send(
-    new PutEventsCommand({ Entries: [{ Source: 'test.pipeline', DetailType: 'Video Generation Requested', Detail: JSON.stringify(detail) }] }),
+    new PutEventsCommand({ Entries: [{ Source: REQUEST_SOURCE, DetailType: 'Video Generation Requested', Detail: JSON.stringify(detail) }] }),
   );
   expect(put.FailedEntryCount).toBe(0);
   const eventId = put.Entries?.[0]?.EventId;
@@ -125,5 +126,43 @@ describe('events in', () => {
     const missing = await request({ model: V16, prompt: 'A fox', metadata: { marker: 'in-nokey' } });
     expect(missing).toMatchObject({ ok: false, error: { name: 'ValidationError', message: expect.stringContaining('api_key_id') } });
     expect(await generationsWithMarker('in-nokey')).toHaveLength(0);
+  });
+
+  it('starts nothing for a request from any other source, however valid its api_key_id', async () => {
+    const before = stack.simulator!.counters.creates;
+    const put = await events.send(
+      new PutEventsCommand({
+        Entries: ['test.pipeline', 'reelhook', 'reelhook.client.other'].map((source) => ({
+          Source: source,
+          DetailType: 'Video Generation Requested',
+          Detail: JSON.stringify({ model: V16, prompt: 'A fox', metadata: { marker: 'in-foreign' }, api_key_id: stack.keyId }),
+        })),
+      }),
+    );
+    // The bus takes them, as EventBridge does; no rule sends them anywhere.
+    expect(put.FailedEntryCount).toBe(0);
+    await stack.eventBus.idle();
+    const ids = put.Entries?.map((entry) => entry.EventId);
+    expect(stack.eventBus.invocations.filter((invocation) => ids?.includes(invocation.eventId))).toEqual([]);
+    expect(await generationsWithMarker('in-foreign')).toHaveLength(0);
+    expect(stack.simulator!.counters.creates).toBe(before);
+  });
+
+  it('has the intake handler itself refuse a foreign source that reaches it some other way', async () => {
+    // The module the stack runs (same process, same module instance).
+    const { handler } = await import('../../functions/intake/handler.js');
+    const event = {
+      version: '0',
+      id: 'direct-1',
+      source: 'test.pipeline',
+      'detail-type': 'Video Generation Requested' as const,
+      account: stack.names.accountId,
+      time: new Date().toISOString(),
+      region: stack.names.region,
+      resources: [],
+      detail: { model: V16, prompt: 'A fox', metadata: { marker: 'in-direct' }, api_key_id: stack.keyId },
+    };
+    await expect(handler(event)).rejects.toMatchObject({ name: 'Unauthorized', message: expect.stringContaining('test.pipeline') });
+    expect(await generationsWithMarker('in-direct')).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The local EventBridge stand-in: PutEvents over AWS JSON 1.1 from the real client,
- * one NDJSON line per accepted entry, and routing by detail-type.
+ * one NDJSON line per accepted entry, and routing by each rule's event pattern.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,12 +19,16 @@ beforeAll(async () => {
   bus = await startLocalEventBridge({
     busName: 'default',
     logPath: join(dir, 'events.ndjson'),
-    routes: {
-      'Video Generation Requested': async (event) => {
-        routed.push(event);
-        if ((event.detail as { fail?: boolean }).fail) throw new TypeError('the target refused it');
+    rules: [
+      {
+        name: 'Requested',
+        pattern: { source: ['my.pipeline'], 'detail-type': ['Video Generation Requested'] },
+        target: async (event) => {
+          routed.push(event);
+          if ((event.detail as { fail?: boolean }).fail) throw new TypeError('the target refused it');
+        },
       },
-    },
+    ],
     region: 'eu-west-1',
     accountId: '123456789012',
   });
@@ -85,7 +89,7 @@ describe('the local EventBridge stand-in', () => {
     expect((await readEvents()).length).toBe(before + 1);
   });
 
-  it('routes a requested event to its target and records how the target ended', async () => {
+  it('routes an event matching a rule to its target and records how the target ended', async () => {
     const ok = await client.send(
       new PutEventsCommand({ Entries: [{ Source: 'my.pipeline', DetailType: 'Video Generation Requested', Detail: '{"prompt":"x"}' }] }),
     );
@@ -95,14 +99,27 @@ describe('the local EventBridge stand-in', () => {
     await bus.idle();
     expect(routed.map((event) => event.detail)).toEqual([{ prompt: 'x' }, { fail: true }]);
     expect(bus.invocations).toEqual([
-      { eventId: ok.Entries?.[0]?.EventId, detailType: 'Video Generation Requested', ok: true },
+      { eventId: ok.Entries?.[0]?.EventId, rule: 'Requested', detailType: 'Video Generation Requested', ok: true },
       {
         eventId: failing.Entries?.[0]?.EventId,
+        rule: 'Requested',
         detailType: 'Video Generation Requested',
         ok: false,
         error: { name: 'TypeError', message: 'the target refused it' },
       },
     ]);
+  });
+
+  it('routes nothing for an event whose source no rule matches, and still keeps it on the bus', async () => {
+    const before = routed.length;
+    const put = await client.send(
+      new PutEventsCommand({ Entries: [{ Source: 'someone.else', DetailType: 'Video Generation Requested', Detail: '{"prompt":"y"}' }] }),
+    );
+    expect(put.FailedEntryCount).toBe(0);
+    await bus.idle();
+    expect(routed).toHaveLength(before);
+    expect(bus.invocations.map((invocation) => invocation.eventId)).not.toContain(put.Entries?.[0]?.EventId);
+    expect((await readEvents()).at(-1)).toMatchObject({ id: put.Entries?.[0]?.EventId, source: 'someone.else' });
   });
 
   it('answers operations it does not implement as unknown', async () => {

@@ -40,7 +40,7 @@ let logPath: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelhook-events-'));
   logPath = join(dir, 'events.ndjson');
-  bus = await startLocalEventBridge({ busName: 'reelhook', logPath, routes: {} });
+  bus = await startLocalEventBridge({ busName: 'reelhook', logPath, rules: [] });
 });
 
 afterAll(async () => {
@@ -64,7 +64,7 @@ describe('GenerationEvents.publish', () => {
   });
 
   it('throws EventPublishFailed when EventBridge cannot be reached', async () => {
-    const gone = await startLocalEventBridge({ busName: 'reelhook', logPath: join(dir, 'gone.ndjson'), routes: {} });
+    const gone = await startLocalEventBridge({ busName: 'reelhook', logPath: join(dir, 'gone.ndjson'), rules: [] });
     await gone.close();
     const client = new EventBridgeClient({ ...clientConfig(gone.endpoint), maxAttempts: 1 });
     const publishing = new GenerationEvents(client, 'reelhook').publish(EventDetailType.Failed, generation);

@@ -22,7 +22,7 @@ let sfn: LocalSfnServer;
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'reelhook-aws-json-'));
   // The events file's folder does not exist: every accepted entry fails to be written.
-  bus = await startLocalEventBridge({ busName: 'default', logPath: join(workDir, 'missing', 'events.ndjson'), routes: {} });
+  bus = await startLocalEventBridge({ busName: 'default', logPath: join(workDir, 'missing', 'events.ndjson'), rules: [] });
   engine = new LocalStepFunctions({
     definition: { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } },
     stateMachineArn: STATE_MACHINE_ARN,

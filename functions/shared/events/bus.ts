@@ -17,6 +17,13 @@ import { Env } from '#shared/facts.js';
 /** The `source` of every event reelhook publishes; infra allows the functions' PutEvents only under it. */
 export const EVENT_SOURCE = 'reelhook';
 
+/**
+ * The only `source` a `Video Generation Requested` event may have. The intake rule matches
+ * it, the bus's policy lets only the operator's principals put it, and the intake handler
+ * refuses any other: an `api_key_id` is not a secret, so who put the event is what is trusted.
+ */
+export const REQUEST_SOURCE = 'reelhook.client';
+
 export const EventDetailType = {
   Started: 'Video Generation Started',
   Completed: 'Video Generation Completed',
