@@ -164,9 +164,9 @@ describe('retry now beside the schedule', () => {
     expect(await notifyCallback(deps, retryNow(input, 2))).toEqual({ done: true });
     const afterRetry = await publicCallback(item.id);
     expect(afterRetry).toMatchObject({ state: 'pending', attempts: 3, last_status_code: 500 });
-    // After a third failure the schedule waits 5 min (plus jitter) from that attempt.
+    // After a third failure the schedule waits 30 min (plus jitter) from that attempt.
     const planned = Date.parse(afterRetry.next_attempt_at!);
-    expect(planned - Date.parse(afterRetry.attempt_log[2]!.at)).toBeGreaterThanOrEqual(300_000);
+    expect(planned - Date.parse(afterRetry.attempt_log[2]!.at)).toBeGreaterThanOrEqual(1_800_000);
 
     // The scheduled loop wakes at its old time (5 min after attempt 2), sends nothing and waits for the new one.
     const woke = await notifyCallback({ ...deps, now: () => Date.parse(second.next_attempt_at!) }, input);
@@ -204,10 +204,10 @@ describe('retry now beside the schedule', () => {
     const retrying = notifyCallback({ ...deps, deliver: slow }, retryNow(input, 1));
     await inFlight;
 
-    const now = Date.now() + 10_000;
-    const scheduled = await notifyCallback({ ...deps, now: () => now }, input);
-    expect(scheduled.done).toBe(false);
+    // The scheduled run wakes a second after the retry-now attempt was sent.
     const startedAt = Date.parse((await publicCallback(item.id)).attempt_log[1]!.at);
+    const scheduled = await notifyCallback({ ...deps, now: () => startedAt + 1_000 }, input);
+    expect(scheduled.done).toBe(false);
     expect(Date.parse(scheduled.next_attempt_at!)).toBeGreaterThanOrEqual(startedAt + IN_FLIGHT_GRACE_MS);
     expect((await publicCallback(item.id)).attempt_log[1]).toMatchObject({ result: 'in_progress', trigger: 'retry_now' });
 
