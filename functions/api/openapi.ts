@@ -173,7 +173,7 @@ const OPERATIONS: Record<OperationId, Json> = {
     summary: 'Deliver the webhook again, or retry it now',
     description:
       'While the delivery is pending: makes its next attempt at once (retry now); the schedule goes on after it if that attempt fails. ' +
-      'For a finished generation whose delivery has settled: sends its event again with the same webhook-id (retried like the first delivery). Attempts keep counting either way.',
+      'For a finished generation whose delivery has settled: sends its event again with the same webhook-id. Attempts keep counting either way, and the retry schedule goes on from that count.',
     parameters: [generationIdInPath],
     responses: { 202: recordResponse('The generation, its callback `pending`.'), ...errors('NotFound', 'Conflict') },
   },
