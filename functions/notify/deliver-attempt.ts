@@ -11,7 +11,7 @@ import type { GenerationStore } from '#shared/records/generation-store.js';
 import { toPublicGeneration, type AttemptEntry, type GenerationItem, type StoredVideo, type WebhookEventType } from '#shared/records/record.js';
 import { loadGeneration, type DeliveryPlan } from '#shared/workflow/steps.js';
 import { planAttempt } from '#shared/webhooks/attempt-plan.js';
-import type { DeliveryAttemptStore } from '#shared/webhooks/attempt-store.js';
+import type { AttemptTarget, DeliveryAttemptStore } from '#shared/webhooks/attempt-store.js';
 import type { CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { signingSecrets, type DeliveryRequest, type DeliveryResult, type WebhookSigningKey } from '#shared/webhooks/delivery.js';
 import { deliveryOf, type RetryNowInput } from '#shared/webhooks/notification.js';
@@ -89,7 +89,7 @@ interface Attempt {
   eventType: WebhookEventType;
   key: WebhookSigningKey;
   entry: AttemptEntry;
-  target: Parameters<DeliveryAttemptStore['finish']>[0];
+  target: AttemptTarget;
   retryNow: boolean;
 }
 
