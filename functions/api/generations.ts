@@ -8,7 +8,8 @@ import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIss
 import { EventDetailType, type GenerationEvents } from '#shared/events/bus.js';
 import { GenerationExecutions } from '#shared/workflow/executions.js';
 import { isId } from '#shared/records/ids.js';
-import { callbackFor, notificationOf } from '#shared/webhooks/notification.js';
+import { IN_FLIGHT_GRACE_MS, latestAttempt } from '#shared/webhooks/attempt-plan.js';
+import { callbackFor, notificationOf, shownNotification, type RetryNowInput } from '#shared/webhooks/notification.js';
 import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, type GenerationStatus, type PublicGeneration } from '#shared/records/record.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 import { presignVideoUrl } from '#shared/video/url.js';
@@ -89,23 +90,42 @@ export class GenerationRoutes {
   }
 
   /**
-   * Delivers the finished generation's webhook again: same event, same webhook-id, the
-   * attempt count carrying on. 409 unless the generation finished with a callback whose
-   * delivery has settled (delivered or failed).
+   * Delivers the webhook again: same event, same webhook-id, the attempt count carrying
+   * on. A pending delivery gets its next attempt now ({@link retryNow}); a settled one
+   * (delivered or failed) of a finished generation is reopened for a run of its own.
+   * 409 when there is nothing to deliver.
    */
   async redeliver(caller: ApiKeyRecord, id: string): Promise<PublicGeneration> {
     const item = await this.owned(caller, id);
     const { callback } = item;
+    if (callback.url && callback.webhook_id && callback.state === 'pending') return this.retryNow(item);
     if (!isFinished(item.status)) throw conflict(`generation ${id} has not finished; its webhook is sent when it does`);
     if (!callback.url || !callback.webhook_id || callback.state === 'none') {
       throw conflict(`generation ${id} has no webhook to deliver (no callback_url, or its event was not in callback_events)`);
     }
-    if (callback.state === 'pending') throw conflict(`the webhook of generation ${id} is being delivered already`);
     const reopened = await this.deps.store.reopenCallback(id, callback.webhook_id, new Date().toISOString());
     if (!reopened) throw conflict(`the webhook of generation ${id} changed meanwhile; try again`);
     // Named by the attempt count, which every delivery run raises: each reopening starts a run of its own.
     await this.executions.startOnce(`${id}-redeliver-${callback.attempts}`, { generation_id: id, notification: notificationOf(reopened) });
     return this.toPublic(reopened);
+  }
+
+  /**
+   * Starts a run that makes the pending delivery's next attempt at once, unless an attempt
+   * is being sent right now. The run delivering the event keeps its schedule: it stops if
+   * this attempt succeeds, and otherwise goes on from it. Named by the attempt count, so
+   * repeated calls before the attempt is made start one run.
+   */
+  private async retryNow(item: GenerationItem): Promise<PublicGeneration> {
+    const { callback } = item;
+    const notification = shownNotification(item);
+    const latest = latestAttempt(callback);
+    const sending = latest !== undefined && !latest.finished && Date.parse(latest.at) + IN_FLIGHT_GRACE_MS > Date.now();
+    if (notification && !sending) {
+      const input: RetryNowInput = { generation_id: item.id, notification: { ...notification, retry_now_after: callback.attempts } };
+      await this.executions.startOnce(`${item.id}-retry-now-${callback.attempts}`, input);
+    }
+    return this.toPublic(item);
   }
 
   private async owned(caller: ApiKeyRecord, id: string): Promise<GenerationItem> {

@@ -170,11 +170,12 @@ const OPERATIONS: Record<OperationId, Json> = {
     responses: { 200: recordResponse('The cancelled generation.'), ...errors('NotFound', 'Conflict') },
   },
   redeliverWebhook: {
-    summary: 'Deliver the webhook again',
+    summary: 'Deliver the webhook again, or retry it now',
     description:
-      'For a finished generation with a callback_url whose delivery has settled: sends its event again with the same webhook-id (retried like the first delivery; attempts keep counting).',
+      'While the delivery is pending: makes its next attempt at once (retry now); the schedule goes on after it if that attempt fails. ' +
+      'For a finished generation whose delivery has settled: sends its event again with the same webhook-id. Attempts keep counting either way, and the retry schedule goes on from that count.',
     parameters: [generationIdInPath],
-    responses: { 202: recordResponse('The generation, its callback `pending` again.'), ...errors('NotFound', 'Conflict') },
+    responses: { 202: recordResponse('The generation, its callback `pending`.'), ...errors('NotFound', 'Conflict') },
   },
 };
 

@@ -50,6 +50,20 @@ export const generationRecordSchema: z.ZodMiniType<PublicGeneration> = z
       state: z.enum(['none', 'pending', 'delivered', 'failed']),
       attempts: z.int().check(z.minimum(0)),
       last_status_code: z.nullable(z.int()),
+      next_attempt_at: z.nullable(timestamp).check(z.meta({ description: 'When the next scheduled attempt is made, while the delivery is pending.' })),
+      attempt_log: z
+        .array(
+          z.strictObject({
+            attempt: z.int().check(z.minimum(1)),
+            at: timestamp,
+            trigger: z.enum(['schedule', 'retry_now']),
+            result: z.enum(['delivered', 'failed', 'in_progress', 'unknown']),
+            status_code: z.nullable(z.int()),
+            duration_ms: z.nullable(z.int().check(z.minimum(0))),
+            error: z.nullable(z.string()),
+          }),
+        )
+        .check(z.meta({ description: 'The latest attempts (at most 20), oldest first.' })),
     }),
     timeline: z
       .record(z.string(), z.string())

@@ -364,7 +364,7 @@ describe('callback_events: []', () => {
     await waitFor(() => (receiver.received.some((hook) => hook.path === '/loud') ? true : undefined), 30_000);
     expect(receiver.received.filter((hook) => hook.path === '/silent')).toEqual([]);
     const after = await call('GET', `/v2/video/generations/${silent.json.id}`);
-    expect(after.json.callback).toEqual({ url: `${receiver.url}/silent`, state: 'none', attempts: 0, last_status_code: null });
+    expect(after.json.callback).toEqual({ url: `${receiver.url}/silent`, state: 'none', attempts: 0, last_status_code: null, next_attempt_at: null, attempt_log: [] });
     expect((await waitForTerminal(loud.json.id)).callback.url).toBe(`${receiver.url}/loud`);
   });
 });

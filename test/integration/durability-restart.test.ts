@@ -194,6 +194,11 @@ describe('reelhook dev across crashes and restarts', () => {
       expect(new Set(received.map((delivery) => delivery.webhookId)).size).toBe(1);
       expect(received.every((delivery) => delivery.event.type === 'generation.completed' && delivery.event.data.status === 'completed')).toBe(true);
       duplicates += received.length - 1;
+      // Every request the receiver saw is counted (counted before it is sent, so one cut off
+      // by a kill before it left can be counted too: at most one per crash).
+      const { attempts } = finished.find((record) => record.id === id)!.callback;
+      expect(attempts, `attempts of ${id}`).toBeGreaterThanOrEqual(received.length);
+      expect(attempts, `attempts of ${id}`).toBeLessThanOrEqual(received.length + 2);
     }
     console.info(
       `crash test: ${inFlightAtFirstCrash.length} executions in flight at the first SIGKILL, ${inFlightAtSecondCrash.length} at the second; ${duplicates} duplicate webhook deliveries`,

@@ -23,7 +23,7 @@ const generation: PublicGeneration = {
   params: { duration: 5 },
   metadata: { order: 42 },
   provider: { generation_id: 'p1', status: 'completed' },
-  callback: { url: null, state: 'none', attempts: 0, last_status_code: null },
+  callback: { url: null, state: 'none', attempts: 0, last_status_code: null, next_attempt_at: null, attempt_log: [] },
   timeline: { accepted: '2026-01-01T00:00:00.000Z' },
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: '2026-01-01T00:01:00.000Z',

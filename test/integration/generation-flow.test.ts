@@ -86,7 +86,14 @@ describe('a generation through the whole stack', () => {
       const { json } = await call('GET', `/v2/video/generations?generation_id=${id}`);
       return json.callback.state === 'delivered' ? json : undefined;
     }, 15_000);
-    expect(settled.callback).toEqual({ url: `${receiver.url}/hooks`, state: 'delivered', attempts: 1, last_status_code: 200 });
+    expect(settled.callback).toEqual({
+      url: `${receiver.url}/hooks`,
+      state: 'delivered',
+      attempts: 1,
+      last_status_code: 200,
+      next_attempt_at: null,
+      attempt_log: [{ attempt: 1, at: expect.any(String), trigger: 'schedule', result: 'delivered', status_code: 200, duration_ms: expect.any(Number), error: null }],
+    });
   });
 
   it('records the provider error and delivers generation.failed', async () => {

@@ -54,7 +54,12 @@ describe('webhook delivery', () => {
     const id = await generate('/flaky');
     const record = await settled(id);
     expect(record.status).toBe('completed');
-    expect(record.callback).toEqual({ url: `${receiver.url}/flaky`, state: 'delivered', attempts: 3, last_status_code: 200 });
+    expect(record.callback).toMatchObject({ url: `${receiver.url}/flaky`, state: 'delivered', attempts: 3, last_status_code: 200, next_attempt_at: null });
+    expect(record.callback.attempt_log.map((entry: Record<string, unknown>) => [entry.attempt, entry.result, entry.status_code])).toEqual([
+      [1, 'failed', 500],
+      [2, 'failed', 503],
+      [3, 'delivered', 200],
+    ]);
 
     const hooks = hooksFor(id);
     expect(hooks).toHaveLength(3);

@@ -72,13 +72,42 @@ it('delivers a webhook whose retry was pending when the process was killed', asy
     return json.callback.state === 'delivered' ? json : undefined;
   }, 30_000);
   expect(delivered.status).toBe('completed');
-  expect(delivered.callback).toEqual({ url: `${receiver.url}/hooks`, state: 'delivered', attempts: 3, last_status_code: 200 });
+  expect(delivered.callback).toMatchObject({ url: `${receiver.url}/hooks`, state: 'delivered', attempts: 3, last_status_code: 200 });
+  expect(delivered.callback.attempt_log.map((entry: Record<string, unknown>) => entry.result)).toEqual(['failed', 'failed', 'delivered']);
 
   expect(receiver.received).toHaveLength(3);
   expect(new Set(receiver.received.map((hook) => hook.headers['webhook-id'])).size).toBe(1);
   for (const hook of receiver.received) {
     expect(new Webhook(second.webhookSecret).verify(hook.body, hook.headers)).toMatchObject({ type: 'generation.completed', data: { id } });
   }
+  second.child.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
+});
+
+it('counts the attempt that was being sent when the process was killed', async () => {
+  receiver.respondWith.push('hang');
+  const first = await startDev();
+  const created = await api(first.url, 'POST', '/v2/video/generations', {
+    apiKey: first.apiKey,
+    body: { model: 'kling-video/v1/standard/text-to-video', prompt: 'A kettle on a stove', callback_url: `${receiver.url}/killed` },
+  });
+  expect(created.status).toBe(200);
+  const id: string = created.json.id;
+  const killedHooks = () => receiver.received.filter((hook) => hook.path === '/killed');
+
+  // The receiver holds the first request: the process dies before it could record an answer.
+  await waitFor(() => (killedHooks().length === 1 ? true : undefined), 30_000);
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  const second = await startDev();
+  const delivered = await waitFor(async () => {
+    const json = await record(second, id);
+    return json.callback.state === 'delivered' ? json : undefined;
+  }, 30_000);
+  expect(killedHooks()).toHaveLength(2);
+  expect(delivered.callback).toMatchObject({ state: 'delivered', attempts: 2, last_status_code: 200 });
+  expect(delivered.callback.attempt_log.map((entry: Record<string, unknown>) => entry.result)).toEqual(['unknown', 'delivered']);
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
 });

@@ -14,14 +14,14 @@ export interface ReceivedWebhook {
 export interface WebhookReceiver {
   url: string;
   received: ReceivedWebhook[];
-  /** Status codes to answer, in order; once spent, 200. */
-  respondWith: number[];
+  /** Status codes to answer, in order; once spent, 200. `hang` never answers (a receiver that is slow, or a sender killed meanwhile). */
+  respondWith: Array<number | 'hang'>;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
-  const respondWith: number[] = [];
+  const respondWith: Array<number | 'hang'> = [];
   const server = createServer((req, res) => void (async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -35,7 +35,8 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
     received.push({ path: req.url ?? '/', headers, body, json, receivedAt: Date.now() });
-    res.writeHead(respondWith.shift() ?? 200).end('ok');
+    const status = respondWith.shift() ?? 200;
+    if (status !== 'hang') res.writeHead(status).end('ok');
   })());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

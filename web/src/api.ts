@@ -47,6 +47,11 @@ export class ReelhookApi {
     await this.call('DELETE', `/v2/video/generations/${encodeURIComponent(id)}`);
   }
 
+  /** Retry now, or deliver again; the record shows the attempt on the next read. */
+  async redeliverWebhook(id: string): Promise<void> {
+    await this.call('POST', `/v2/video/generations/${encodeURIComponent(id)}/redeliver`);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {

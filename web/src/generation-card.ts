@@ -1,7 +1,7 @@
 /**
  * One generation on the page, updated in place on every poll. The video element and
- * the cancel button are made once and kept, so playback and keyboard focus survive
- * the updates.
+ * the cancel and redeliver buttons are made once and kept, so playback and keyboard
+ * focus survive the updates.
  */
 import { ApiFailure, type Generation } from './api.js';
 import { el } from './dom.js';
@@ -9,6 +9,12 @@ import { formatBytes, formatDuration, formatTime } from './format.js';
 import { timelineSteps } from './timeline.js';
 
 const IN_FLIGHT = new Set(['queued', 'generating']);
+
+export interface CardActions {
+  cancel(id: string): Promise<void>;
+  /** Retry now while the webhook is pending; deliver it again once settled. */
+  redeliver(id: string): Promise<void>;
+}
 
 export class GenerationCard {
   readonly element: HTMLElement;
@@ -20,21 +26,42 @@ export class GenerationCard {
   private readonly media = el('div', { class: 'card-media' });
   private readonly timeline = el('ol', { class: 'timeline', 'aria-label': 'Timeline' });
   private readonly details = el('div', { class: 'card-details' });
+  private readonly redeliverButton = el('button', { type: 'button', class: 'secondary redeliver', hidden: true }, 'Retry now');
+  private readonly redeliverMessage = el('p', { class: 'card-message', role: 'status' });
+  private readonly webhook = el('div', { class: 'card-webhook' });
   private video: HTMLVideoElement | null = null;
 
-  constructor(record: Generation, cancel: (id: string) => Promise<void>) {
+  constructor(record: Generation, actions: CardActions) {
     this.record = record;
     this.element = el(
       'article',
       { class: 'generation', 'data-id': record.id, 'aria-labelledby': `${record.id}-prompt` },
       el('div', { class: 'card-head' }, this.summary, this.cancelButton),
       this.cancelMessage,
-      el('div', { class: 'card-body' }, this.media, el('div', { class: 'card-info' }, this.timeline, this.details)),
+      el(
+        'div',
+        { class: 'card-body' },
+        this.media,
+        el('div', { class: 'card-info' }, this.timeline, this.webhook, this.redeliverButton, this.redeliverMessage, this.details),
+      ),
     );
+    this.redeliverButton.addEventListener('click', () => {
+      this.redeliverButton.disabled = true;
+      this.redeliverMessage.textContent = '';
+      actions
+        .redeliver(this.record.id)
+        .catch((error: unknown) => {
+          this.redeliverMessage.textContent = `Could not redeliver: ${errorText(error)}`;
+        })
+        .finally(() => {
+          this.redeliverButton.disabled = false;
+        });
+    });
     this.cancelButton.addEventListener('click', () => {
       this.cancelButton.disabled = true;
       this.cancelMessage.textContent = 'Cancelling…';
-      cancel(this.record.id)
+      actions
+        .cancel(this.record.id)
         .then(() => {
           this.cancelMessage.textContent = '';
         })
@@ -68,6 +95,13 @@ export class GenerationCard {
     this.cancelButton.setAttribute('aria-label', `Cancel generation ${record.id}`);
     this.renderMedia(record);
     this.timeline.replaceChildren(...timelineItems(record));
+    this.webhook.replaceChildren(...webhookOf(record));
+    const redeliver = redeliverLabel(record);
+    this.redeliverButton.hidden = redeliver === null;
+    if (redeliver) {
+      this.redeliverButton.textContent = redeliver;
+      this.redeliverButton.setAttribute('aria-label', `${redeliver}: webhook of generation ${record.id}`);
+    }
     this.details.replaceChildren(...detailsOf(record));
   }
 
@@ -130,22 +164,49 @@ function timelineItems(record: Generation): HTMLElement[] {
   );
 }
 
+/** The delivery, its next attempt while pending, and the attempt log (newest first). */
+function webhookOf(record: Generation): HTMLElement[] {
+  const { callback } = record;
+  if (!callback.url) return [el('p', { class: 'webhook' }, 'No webhook.')];
+  const line = el(
+    'p',
+    { class: 'webhook' },
+    'Webhook ',
+    el('span', { class: `badge badge-callback-${callback.state}` }, callback.state),
+    ` · ${callback.attempts} attempt${callback.attempts === 1 ? '' : 's'}`,
+    callback.last_status_code === null ? '' : ` · last status ${callback.last_status_code}`,
+    callback.next_attempt_at ? ' · next attempt ' : '',
+    callback.next_attempt_at ? el('time', { datetime: callback.next_attempt_at }, formatTime(callback.next_attempt_at)) : null,
+    ' · ',
+    el('code', { class: 'url' }, callback.url),
+  );
+  if (callback.attempt_log.length === 0) return [line];
+  const attempts = [...callback.attempt_log].reverse().map((attempt) =>
+    el(
+      'li',
+      { class: `attempt attempt-${attempt.result}`, 'data-attempt': String(attempt.attempt) },
+      `#${attempt.attempt} `,
+      el('time', { datetime: attempt.at }, formatTime(attempt.at)),
+      ` · ${attempt.status_code ?? attempt.result.replace('_', ' ')}`,
+      attempt.duration_ms === null ? '' : ` · ${formatDuration(attempt.duration_ms)}`,
+      attempt.error ? ` · ${attempt.error}` : '',
+      attempt.trigger === 'retry_now' ? ' · retry now' : '',
+    ),
+  );
+  return [line, el('ol', { class: 'attempts', 'aria-label': 'Webhook attempts' }, ...attempts)];
+}
+
+/** "Retry now" while a delivery is pending, "Redeliver" once a finished generation's has settled, else none. */
+function redeliverLabel(record: Generation): string | null {
+  const { callback } = record;
+  if (!callback.url || callback.state === 'none') return null;
+  if (callback.state === 'pending') return 'Retry now';
+  return IN_FLIGHT.has(record.status) ? null : 'Redeliver';
+}
+
 function detailsOf(record: Generation): HTMLElement[] {
-  const { callback, video } = record;
-  const webhook = callback.url
-    ? el(
-        'p',
-        { class: 'webhook' },
-        'Webhook ',
-        el('span', { class: `badge badge-callback-${callback.state}` }, callback.state),
-        ` · ${callback.attempts} attempt${callback.attempts === 1 ? '' : 's'}`,
-        callback.last_status_code === null ? '' : ` · last status ${callback.last_status_code}`,
-        ' · ',
-        el('code', { class: 'url' }, callback.url),
-      )
-    : el('p', { class: 'webhook' }, 'No webhook.');
+  const { video } = record;
   return [
-    webhook,
     el(
       'p',
       { class: 'ids' },

@@ -116,7 +116,7 @@ export class GenerationList {
         card.update(record);
         if (before !== record.status) announceStatus(record);
       } else {
-        this.cards.set(record.id, new GenerationCard(record, (id) => this.cancel(id)));
+        this.cards.set(record.id, new GenerationCard(record, { cancel: (id) => this.cancel(id), redeliver: (id) => this.redeliver(id) }));
       }
     }
     for (const [id, card] of this.cards) {
@@ -134,6 +134,11 @@ export class GenerationList {
 
   private async cancel(id: string): Promise<void> {
     await this.options.api.cancelGeneration(id);
+    await this.refresh();
+  }
+
+  private async redeliver(id: string): Promise<void> {
+    await this.options.api.redeliverWebhook(id);
     await this.refresh();
   }
 }

@@ -38,9 +38,37 @@ export interface CallbackInfo {
    * record, so no pending delivery is dropped. Absent on records written before it existed.
    */
   superseded?: SupersededDelivery | null;
+  /**
+   * The latest attempts, keyed by attempt number (a map, so that each attempt writes only
+   * its own entry and concurrent attempts never overwrite each other). Absent on records
+   * written before it existed.
+   */
+  attempt_log?: Record<string, AttemptEntry>;
+  /** When the schedule makes its next attempt; null while none is planned (or one is in flight). */
+  next_attempt_at?: string | null;
 }
 
-export type SupersededDelivery = Pick<CallbackInfo, 'webhook_id' | 'event_type' | 'state' | 'attempts' | 'last_status_code' | 'last_attempt_at'>;
+/** What started an attempt: the workflow's retry schedule, or a redeliver call during a pending delivery. */
+export type AttemptTrigger = 'schedule' | 'retry_now';
+
+/** One webhook attempt as stored: written before the request is sent, completed with its result. */
+export interface AttemptEntry {
+  attempt: number;
+  /** When the attempt started. */
+  at: string;
+  trigger: AttemptTrigger;
+  /** False until the result is recorded: a crash after sending leaves it false. */
+  finished: boolean;
+  delivered: boolean;
+  status_code: number | null;
+  duration_ms: number | null;
+  error: string | null;
+}
+
+export type SupersededDelivery = Pick<
+  CallbackInfo,
+  'webhook_id' | 'event_type' | 'state' | 'attempts' | 'last_status_code' | 'last_attempt_at' | 'attempt_log' | 'next_attempt_at'
+>;
 
 /** Where in the record a delivery's state lives. */
 export type DeliverySlot = 'callback' | 'callback.superseded';
@@ -85,6 +113,56 @@ export interface PublicVideo {
   content_type: string;
 }
 
+/**
+ * An attempt as callers see it. `result` is `in_progress` for the latest attempt while its
+ * answer is awaited, and `unknown` for an attempt whose result was never recorded (the
+ * notify step stopped after sending it).
+ */
+export interface PublicAttempt {
+  attempt: number;
+  at: string;
+  trigger: AttemptTrigger;
+  result: 'delivered' | 'failed' | 'in_progress' | 'unknown';
+  status_code: number | null;
+  duration_ms: number | null;
+  error: string | null;
+}
+
+export interface PublicCallback {
+  url: string | null;
+  state: CallbackState;
+  attempts: number;
+  last_status_code: number | null;
+  /** Set while the delivery is pending and its next attempt is scheduled. */
+  next_attempt_at: string | null;
+  /** The latest attempts, oldest first (at most {@link MAX_LOGGED_ATTEMPTS}). */
+  attempt_log: PublicAttempt[];
+}
+
+/** Attempts kept in the record: enough to debug an endpoint, small enough for DynamoDB's 400 KB item limit. */
+export const MAX_LOGGED_ATTEMPTS = 20;
+
+export const UNRECORDED_RESULT = 'no result recorded: the notify step stopped during this attempt';
+
+/** The attempt log of a delivery, oldest first, as callers see it; only a pending delivery has an attempt in progress. */
+export function publicAttemptLog(log: Record<string, AttemptEntry> | undefined, pending: boolean): PublicAttempt[] {
+  const entries = Object.values(log ?? {}).sort((a, b) => a.attempt - b.attempt);
+  const latest = entries[entries.length - 1]?.attempt;
+  return entries.map((entry) => {
+    const inProgress = pending && entry.attempt === latest;
+    const result = entry.finished ? (entry.delivered ? 'delivered' : 'failed') : inProgress ? 'in_progress' : 'unknown';
+    return {
+      attempt: entry.attempt,
+      at: entry.at,
+      trigger: entry.trigger,
+      result,
+      status_code: entry.status_code,
+      duration_ms: entry.duration_ms,
+      error: result === 'unknown' ? UNRECORDED_RESULT : entry.error,
+    };
+  });
+}
+
 export interface PublicGeneration {
   id: string;
   status: GenerationStatus;
@@ -96,7 +174,7 @@ export interface PublicGeneration {
   params: Record<string, unknown>;
   metadata: Record<string, unknown>;
   provider: { generation_id: string | null; status: string | null };
-  callback: { url: string | null; state: CallbackState; attempts: number; last_status_code: number | null };
+  callback: PublicCallback;
   /** When each step happened: accepted, provider_accepted, provider_done, completed | failed, notified. */
   timeline: Record<string, string>;
   created_at: string;
@@ -132,6 +210,8 @@ export function toPublicGeneration(item: GenerationItem, videoUrl: string | null
       state: item.callback.state,
       attempts: item.callback.attempts,
       last_status_code: item.callback.last_status_code,
+      next_attempt_at: item.callback.state === 'pending' ? (item.callback.next_attempt_at ?? null) : null,
+      attempt_log: publicAttemptLog(item.callback.attempt_log, item.callback.state === 'pending'),
     },
     timeline: item.timeline,
     created_at: item.created_at,
@@ -180,6 +260,8 @@ export function newGenerationItem({ id, owner, request, now, expiresAt }: NewGen
       webhook_id: null,
       event_type: null,
       last_attempt_at: null,
+      attempt_log: {},
+      next_attempt_at: null,
     },
     timeout_seconds: request.timeout_seconds,
     deadline_at: new Date(now.getTime() + request.timeout_seconds * 1000).toISOString(),

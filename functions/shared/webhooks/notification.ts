@@ -5,7 +5,7 @@
  */
 import { webhookIdFor } from '#shared/records/ids.js';
 import type { CallbackInfo, DeliverySlot, GenerationItem, SupersededDelivery, WebhookEventType } from '#shared/records/record.js';
-import type { Notification } from '#shared/workflow/steps.js';
+import type { Notification, NotifyInput } from '#shared/workflow/steps.js';
 
 /**
  * The callback state once `eventType` happens. An event the caller asked for becomes the
@@ -25,14 +25,16 @@ export function callbackFor(item: GenerationItem, eventType: WebhookEventType): 
     attempts: 0,
     last_status_code: null,
     last_attempt_at: null,
+    attempt_log: {},
+    next_attempt_at: null,
     webhook_id: webhookId,
     event_type: eventType,
     superseded: earlierPending ? supersededOf(current) : (current.superseded ?? null),
   };
 }
 
-function supersededOf({ webhook_id, event_type, state, attempts, last_status_code, last_attempt_at }: CallbackInfo): SupersededDelivery {
-  return { webhook_id, event_type, state, attempts, last_status_code, last_attempt_at };
+function supersededOf({ webhook_id, event_type, state, attempts, last_status_code, last_attempt_at, attempt_log, next_attempt_at }: CallbackInfo): SupersededDelivery {
+  return { webhook_id, event_type, state, attempts, last_status_code, last_attempt_at, attempt_log: attempt_log ?? {}, next_attempt_at: next_attempt_at ?? null };
 }
 
 /** The delivery of `webhookId` in the record, and where it is kept; null when the record has none. */
@@ -54,4 +56,21 @@ export function notificationOf(item: GenerationItem): Notification {
     error_name: item.error?.name ?? 'ProviderUnavailable',
     error_message: item.error?.message ?? 'the generation failed',
   };
+}
+
+/**
+ * The input of a "retry now" run (a redeliver call while a delivery is pending): it makes
+ * the attempt after the `retry_now_after`-th, once, and leaves the schedule to the run
+ * that was already delivering the event.
+ */
+export interface RetryNowInput extends NotifyInput {
+  notification: Notification & { retry_now_after?: number };
+}
+
+/** The notification of the delivery the record shows, whichever event it is; null when it shows none. */
+export function shownNotification(item: GenerationItem): Notification | null {
+  const { webhook_id: webhookId, event_type: eventType } = item.callback;
+  if (webhookId === null || eventType === null) return null;
+  if (eventType === 'generation.started') return { outcome: 'started', event_type: eventType, webhook_id: webhookId };
+  return notificationOf(item);
 }
