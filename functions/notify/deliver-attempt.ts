@@ -37,7 +37,7 @@ const MAX_ERROR_CHARS = 300;
 /** Runs beginning an attempt at the same moment: each conflict re-reads the record, a few times at most. */
 const MAX_BEGIN_TRIES = 3;
 
-export class DeliveryContended extends Error {
+class DeliveryContended extends Error {
   override readonly name = 'DeliveryContended';
 }
 

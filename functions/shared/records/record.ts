@@ -145,7 +145,7 @@ export const MAX_LOGGED_ATTEMPTS = 20;
 export const UNRECORDED_RESULT = 'no result recorded: the notify step stopped during this attempt';
 
 /** The attempt log of a delivery, oldest first, as callers see it; only a pending delivery has an attempt in progress. */
-export function publicAttemptLog(log: Record<string, AttemptEntry> | undefined, pending: boolean): PublicAttempt[] {
+function publicAttemptLog(log: Record<string, AttemptEntry> | undefined, pending: boolean): PublicAttempt[] {
   const entries = Object.values(log ?? {}).sort((a, b) => a.attempt - b.attempt);
   const latest = entries[entries.length - 1]?.attempt;
   return entries.map((entry) => {

@@ -9,7 +9,7 @@ import type { FieldIssue } from '#shared/errors.js';
  * DynamoDB numbers are decimals of magnitude 1e-130 to 1e126, and the document client
  * refuses numbers outside ±(2^53 − 1) rather than round them.
  */
-export const MIN_STORABLE_MAGNITUDE = 1e-130;
+const MIN_STORABLE_MAGNITUDE = 1e-130;
 /**
  * DynamoDB nests a document at most 32 levels, counting the top-level attribute as level 1
  * and the value innermost: an object or array at level 32 would hold values at level 33.

@@ -10,7 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { CallbackRefused, callbackUrlProblem, guardedLookup, hostOf, type CallbackPolicy, type Resolver } from '#shared/webhooks/callback-policy.js';
 
-const DELIVERY_TIMEOUT_MS = 10_000;
+export const DELIVERY_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
