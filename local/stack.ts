@@ -53,7 +53,7 @@ export interface LocalStackOptions {
   providerBaseUrl?: string;
   /** REELHOOK_WAIT_SCALE: factor on every wait and retry delay (0 = none). */
   waitScale?: number;
-  simulator?: { processingSeconds?: number; videoSizeBytes?: number };
+  simulator?: { processingSeconds?: number; videoSizeBytes?: number; concurrency?: number };
   /** Which callback URLs are allowed; default REELHOOK_CALLBACK_POLICY, else `local`. */
   callbackPolicy?: CallbackPolicy;
   /** Powertools log level of the handlers (default WARN). */
@@ -127,6 +127,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         apiKey: providerKey,
         processingSeconds: options.simulator?.processingSeconds ?? SIMULATOR_SECONDS,
         videoSizeBytes: options.simulator?.videoSizeBytes,
+        concurrency: options.simulator?.concurrency,
         // Accepted jobs outlive a restart, as they would at the real provider.
         stateFile: join(dataDir, 'simulator.ndjson'),
       });
