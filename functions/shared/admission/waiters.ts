@@ -26,6 +26,8 @@ export interface Waiter {
   /** ISO time it first started waiting (kept when a re-run replaces the token). */
   since: string;
   task_token: string;
+  /** Epoch seconds: the lease a slot claimed for it gets, and when the item expires. */
+  lease_until: number;
 }
 
 interface DirectoryItem {
@@ -47,7 +49,7 @@ export class WaiterQueue {
   async register(generationId: string, owner: string, taskToken: string, expiresAt: number): Promise<Waiter> {
     const existing = await this.get(generationId);
     const since = existing?.since ?? new Date(this.now()).toISOString();
-    const waiter: Waiter = { generation_id: generationId, owner, since, task_token: taskToken };
+    const waiter: Waiter = { generation_id: generationId, owner, since, task_token: taskToken, lease_until: expiresAt };
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
@@ -229,5 +231,6 @@ function toWaiter(item: Record<string, unknown>): Waiter {
     owner: String(item.owner),
     since: String(item.since),
     task_token: String(item.task_token),
+    lease_until: Number(item.lease_until),
   };
 }
