@@ -28,6 +28,7 @@ import {
 import { type ClosedStatus, ExecutionJournal } from './journal.js';
 import { type LocalTaskHandler, localTaskHandlers } from './lambda-tasks.js';
 import { scaleRetryDelays, waitTimeOverrides } from './time-scale.js';
+import { TaskTokens } from './task-tokens.js';
 
 export type { LocalTaskHandler } from './lambda-tasks.js';
 
@@ -129,6 +130,8 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, ExecutionDescription>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly entries: Record<string, number> = {};
+  /** Tokens of `.waitForTaskToken` Tasks, settled through the SendTask* operations. */
+  readonly taskTokens = new TaskTokens();
   /** Task invocations running now, so that a drain can let them finish. */
   private readonly inFlightTasks = new Set<Promise<unknown>>();
   private draining = false;
