@@ -26,7 +26,7 @@ import {
   withPinnedExecutionContext,
 } from './definition.js';
 import { type ClosedStatus, ExecutionJournal } from './journal.js';
-import { type LocalTaskHandler, localTaskHandlers } from './lambda-tasks.js';
+import { type LocalTaskHandler, type LocalTaskOverride, localTaskHandlers, TASK_TOKEN_PLACEHOLDER } from './lambda-tasks.js';
 import { scaleRetryDelays, waitTimeOverrides } from './time-scale.js';
 import { TaskTokens } from './task-tokens.js';
 
@@ -124,7 +124,7 @@ export class LocalStepFunctions {
   readonly stateMachineArn: string;
   private readonly stateMachineName: string;
   private readonly executionArnPrefix: string;
-  private readonly taskHandlers: TaskHandlers;
+  private readonly taskHandlers: Record<string, LocalTaskOverride>;
   private readonly waitTimeOverrides: Record<string, number>;
   private readonly journal: ExecutionJournal;
   private readonly executions = new Map<string, ExecutionDescription>();
@@ -303,6 +303,8 @@ export class LocalStepFunctions {
           [PINNED_CONTEXT_FIELDS.StartTime]: startTime,
         },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
+        // `.waitForTaskToken` Tasks swap this for a fresh token (lambda-tasks.ts).
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
       },
     });
     activeRun.abort = run.abort;
@@ -328,13 +330,17 @@ export class LocalStepFunctions {
       handlers[stateName] = (input) => {
         if (this.draining) run.detached = true;
         if (stopped.aborted || this.draining) return Promise.reject(new ExecutionStopped());
-        const invocation = Promise.resolve().then(() => handler(input));
+        const inFlight: { tracked?: Promise<unknown> } = {};
+        // A Task waiting for its token is not in flight: a drain leaves it to the next start.
+        const waiting = () => inFlight.tracked !== undefined && this.inFlightTasks.delete(inFlight.tracked);
+        const invocation = Promise.resolve().then(() => handler(input, { tokens: this.taskTokens, signal: stopped, waiting }));
         const tracked = invocation.then(
           () => undefined,
           () => undefined,
         );
+        inFlight.tracked = tracked;
         this.inFlightTasks.add(tracked);
-        void tracked.then(() => this.inFlightTasks.delete(tracked));
+        void tracked.then(waiting);
         return new Promise((resolve, reject) => {
           const onStop = () => reject(new ExecutionStopped());
           stopped.addEventListener('abort', onStop, { once: true });
