@@ -46,6 +46,12 @@ export interface LocalEngineOptions {
   waitScale: number;
   /** NDJSON file where executions are journaled, so that ones interrupted by a crash can be resumed. */
   journalPath: string;
+  /**
+   * Called when an execution ends (what AWS sends as an EventBridge "Step Functions
+   * Execution Status Change"), e.g. to release a provider slot a stopped run held.
+   * Errors it throws are its own: they never change the execution.
+   */
+  onExecutionEnded?: (execution: ExecutionDescription) => Promise<void> | void;
 }
 
 export type ExecutionStatus = 'RUNNING' | ClosedStatus;
@@ -137,7 +143,10 @@ export class LocalStepFunctions {
   private draining = false;
   private closed = false;
 
+  private readonly onExecutionEnded: LocalEngineOptions['onExecutionEnded'];
+
   constructor(options: LocalEngineOptions) {
+    this.onExecutionEnded = options.onExecutionEnded;
     const arnParts = /^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:([^:]+)$/.exec(options.stateMachineArn);
     if (!arnParts?.[1]) throw new Error(`Not a state machine ARN: ${options.stateMachineArn}`);
     this.stateMachineArn = options.stateMachineArn;
@@ -366,6 +375,12 @@ export class LocalStepFunctions {
       ...(outcome.error !== undefined && { error: outcome.error }),
       ...(outcome.cause !== undefined && { cause: outcome.cause }),
     });
+    if (this.onExecutionEnded) {
+      const listener = this.onExecutionEnded;
+      void Promise.resolve()
+        .then(() => listener({ ...execution }))
+        .catch(() => undefined);
+    }
   }
 
   private async countStateEntries(events: AsyncIterable<{ type: string; state?: { name: string } }>): Promise<void> {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SendTaskFailureCommand, StartExecutionCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskFailureCommand, StartExecutionCommand, StopExecutionCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepFunctionsTaskResumer } from '#shared/admission/task-resumer.js';
 import { LocalStepFunctions } from '../../local/stepfunctions/engine.js';
@@ -31,6 +31,7 @@ const definition = {
   },
 };
 const tokensByName = new Map<string, string>();
+const ended: { name: string; status: string }[] = [];
 
 let workDir: string;
 let engine: LocalStepFunctions;
@@ -51,6 +52,9 @@ beforeAll(async () => {
     },
     waitScale: 0,
     journalPath: join(workDir, 'journal.ndjson'),
+    onExecutionEnded: (execution) => {
+      ended.push({ name: execution.name, status: execution.status });
+    },
   });
   server = await startLocalSfnServer(engine);
   client = new SFNClient({
@@ -129,6 +133,18 @@ describe('a .waitForTaskToken Task in the local engine', () => {
     const token = await tokenOf('wait-2');
     const execution = await finalStatus(executionArn!);
     expect(execution).toMatchObject({ status: 'FAILED', error: 'TimedOut' });
+    await expect(client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({ name: 'TaskTimedOut' });
+  });
+});
+
+describe('execution status changes', () => {
+  it('reports a stopped waiting execution as ABORTED and kills its token (what releases its slot)', async () => {
+    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: STATE_MACHINE_ARN, name: 'wait-3', input: '{"name":"wait-3"}' }));
+    const token = await tokenOf('wait-3');
+    await client.send(new StopExecutionCommand({ executionArn }));
+    for (let attempt = 0; attempt < 500 && !ended.some((e) => e.name === 'wait-3'); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ended).toContainEqual({ name: 'wait-3', status: 'ABORTED' });
+    expect(ended).toContainEqual({ name: 'wait-1', status: 'SUCCEEDED' });
     await expect(client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({ name: 'TaskTimedOut' });
   });
 });
