@@ -16,8 +16,8 @@
  * await slots.release(generationId);
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '#shared/dynamo.js';
-import { TableLayout } from '#shared/table-layout.js';
+import { isConditionFailure } from '#shared/records/dynamo.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 
 export const SLOTS_KEY = 'PROVIDER#slots';
 export const ADAPTIVE_START = 4;

@@ -13,8 +13,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '#shared/dynamo.js';
-import { TableLayout } from '#shared/table-layout.js';
+import { isConditionFailure } from '#shared/records/dynamo.js';
+import { TableLayout } from '#shared/records/table-layout.js';
 
 export const DIRECTORY_KEY = 'PROVIDER#queues';
 const waiterKey = (generationId: string) => `WAITER#${generationId}`;
