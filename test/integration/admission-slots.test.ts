@@ -5,7 +5,9 @@ import {
   ADAPTIVE_START,
   configuredLimitFromEnv,
   ProviderSlots,
+  SLOTS_KEY,
 } from '#shared/admission/provider-slots.js';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
 let table: LocalTable;
@@ -23,6 +25,16 @@ async function freshSlots(configuredLimit: number | undefined, now?: () => numbe
   const slots = new ProviderSlots(table.db, table.tableName, { configuredLimit, now });
   const state = await slots.state();
   for (const id of Object.keys(state.holders)) await slots.release(id);
+  // And what earlier tests taught it: no pause, the seed limit, slow start again.
+  await table.db.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: { pk: SLOTS_KEY },
+      UpdateExpression: 'SET #limit = :start, accepted_since_change = :zero REMOVE paused_until, decreased_at',
+      ExpressionAttributeNames: { '#limit': 'limit' },
+      ExpressionAttributeValues: { ':start': ADAPTIVE_START, ':zero': 0 },
+    }),
+  );
   return slots;
 }
 
@@ -66,20 +78,54 @@ describe('ProviderSlots', () => {
     await slots.release('gen_new');
   });
 
-  it('adapts: starts at the seed, grows after accepted creates, halves once per burst of 429s', async () => {
+  it('adapts: slow start while saturated, then the in-flight count on a 429, then a probe per ADAPTIVE_GROWTH_EVERY', async () => {
     let now = Date.now();
     const slots = await freshSlots(undefined, () => now);
-    const start = (await slots.state()).limit;
-    expect(start).toBeGreaterThanOrEqual(1);
-    for (let i = 0; i < ADAPTIVE_GROWTH_EVERY; i += 1) await slots.recordAccepted();
-    expect((await slots.state()).limit).toBe(start + 1);
-    await slots.recordRejected();
-    await slots.recordRejected();
-    expect((await slots.state()).limit).toBe(Math.max(1, Math.floor((start + 1) / 2)));
-    now += 60_000;
-    await slots.recordRejected();
-    expect((await slots.state()).limit).toBe(Math.max(1, Math.floor(Math.floor((start + 1) / 2) / 2)));
-    expect(ADAPTIVE_START).toBe(4);
+    expect((await slots.state()).limit).toBe(ADAPTIVE_START);
+    // An accept below the limit teaches nothing.
+    expect(await slots.acquire('gen_a0', farLease())).toBe(true);
+    expect(await slots.recordAccepted()).toBe(false);
+    for (let i = 1; i < ADAPTIVE_START; i += 1) expect(await slots.acquire(`gen_a${i}`, farLease())).toBe(true);
+    expect(await slots.acquire('gen_over', farLease())).toBe(false);
+    // Saturated: each accept adds a slot (slow start).
+    expect(await slots.recordAccepted()).toBe(true);
+    expect((await slots.state()).limit).toBe(ADAPTIVE_START + 1);
+    for (let i = 0; i < 3; i += 1) {
+      expect(await slots.acquire(`gen_b${i}`, farLease())).toBe(true);
+      await slots.recordAccepted();
+    }
+    expect((await slots.state()).limit).toBe(ADAPTIVE_START + 4);
+    // The provider refuses the 8th: the limit drops to the 7 still in flight, and admission pauses.
+    expect(await slots.acquire('gen_b3', farLease())).toBe(true);
+    await slots.recordRejected('gen_b3', 5_000);
+    let state = await slots.state();
+    expect(state.limit).toBe(ADAPTIVE_START + 3);
+    expect(state.held).toBe(ADAPTIVE_START + 3);
+    expect(state.rejections).toBe(1);
+    expect(state.pausedUntil).toBe(now + 5_000);
+    await slots.release('gen_a0');
+    expect(await slots.acquire('gen_paused', farLease())).toBe(false);
+    now += 5_000;
+    expect(await slots.acquire('gen_paused', farLease())).toBe(true);
+    // After a 429, growth needs ADAPTIVE_GROWTH_EVERY saturated accepts.
+    for (let i = 1; i < ADAPTIVE_GROWTH_EVERY; i += 1) expect(await slots.recordAccepted()).toBe(false);
+    expect(await slots.recordAccepted()).toBe(true);
+    state = await slots.state();
+    expect(state.limit).toBe(ADAPTIVE_START + 4);
+    for (const id of Object.keys(state.holders)) await slots.release(id);
+  });
+
+  it('a configured limit never moves, but a 429 still pauses admission', async () => {
+    let now = Date.now();
+    const slots = await freshSlots(2, () => now);
+    expect(await slots.acquire('gen_k1', farLease())).toBe(true);
+    expect(await slots.recordAccepted()).toBe(false);
+    await slots.recordRejected('gen_k1', 3_000);
+    expect((await slots.state()).limit).toBe(2);
+    expect(await slots.acquire('gen_k2', farLease())).toBe(false);
+    now += 3_000;
+    expect(await slots.acquire('gen_k2', farLease())).toBe(true);
+    await slots.release('gen_k2');
   });
 
   it('reads REELHOOK_PROVIDER_CONCURRENCY', () => {

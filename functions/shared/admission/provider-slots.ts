@@ -5,10 +5,13 @@
  * learned limit. Every change is one conditional UpdateItem, so concurrent steps never
  * overshoot the limit and a crash between two writes leaves at worst a lease to expire.
  *
- * The limit is either configured (fixed) or adaptive (AIMD): it starts at
- * `ADAPTIVE_START`, grows by one after `ADAPTIVE_GROWTH_EVERY` creates the provider
- * accepted, and halves on a provider 429 (at most once per cooldown, so one burst of
- * rejections counts as one signal).
+ * The limit is either configured (fixed) or adaptive: it starts at `ADAPTIVE_START`,
+ * grows by one per create the provider accepted while every slot was in use (slow
+ * start, until the first 429), then by one per `ADAPTIVE_GROWTH_EVERY` such creates (a
+ * probe). A 429 on a create lowers it to the jobs still in flight, since that is what the
+ * provider just said it holds: a burst of k rejections beyond the cap lowers it k times,
+ * each to the count the provider really has. A 429 also pauses admission until its
+ * Retry-After, so nobody else asks the provider before it said to.
  *
  * @example
  * const slots = new ProviderSlots(db, tableName, { configuredLimit: undefined });
@@ -22,9 +25,8 @@ import { TableLayout } from '#shared/records/table-layout.js';
 export const SLOTS_KEY = 'PROVIDER#slots';
 export const ADAPTIVE_START = 4;
 export const ADAPTIVE_MAX = 100;
-export const ADAPTIVE_GROWTH_EVERY = 5;
-/** A burst of 429s within this window halves the limit once. */
-export const DECREASE_COOLDOWN_SECONDS = 10;
+/** After the first 429, saturated accepts between two probes of one more slot. */
+export const ADAPTIVE_GROWTH_EVERY = 20;
 
 export interface SlotsOptions {
   /** A fixed limit (construct prop / REELHOOK_PROVIDER_CONCURRENCY); undefined = adaptive. */
@@ -37,6 +39,10 @@ export interface SlotsState {
   held: number;
   limit: number;
   adaptive: boolean;
+  /** Epoch ms until which nobody is admitted (the last 429's Retry-After); 0 = not paused. */
+  pausedUntil: number;
+  /** 429s the provider answered to creates, ever (adaptive or not). */
+  rejections: number;
 }
 
 interface SlotsItem {
@@ -44,7 +50,10 @@ interface SlotsItem {
   held?: number;
   limit?: number;
   accepted_since_change?: number;
+  /** Set at the first 429: slow start is over. */
   decreased_at?: number;
+  paused_until?: number;
+  rejections?: number;
 }
 
 /** REELHOOK_PROVIDER_CONCURRENCY: a whole number ≥ 1, or unset/empty for adaptive. */
@@ -93,6 +102,8 @@ export class ProviderSlots {
       held: item.held ?? 0,
       limit: this.options.configuredLimit ?? item.limit ?? ADAPTIVE_START,
       adaptive: this.options.configuredLimit === undefined,
+      pausedUntil: item.paused_until ?? 0,
+      rejections: item.rejections ?? 0,
     };
   }
 
@@ -118,7 +129,7 @@ export class ProviderSlots {
 
   private async tryAcquire(generationId: string, leaseUntil: number): Promise<boolean> {
     const configured = this.options.configuredLimit;
-    const values: Record<string, unknown> = { ':lease': leaseUntil, ':one': 1 };
+    const values: Record<string, unknown> = { ':lease': leaseUntil, ':one': 1, ':now': this.now() };
     if (configured !== undefined) values[':limit'] = configured;
     const attempt = () =>
       this.db.send(
@@ -126,7 +137,9 @@ export class ProviderSlots {
           TableName: this.tableName,
           Key: this.key,
           UpdateExpression: 'SET holders.#g = :lease, held = held + :one',
-          ConditionExpression: `attribute_not_exists(holders.#g) AND held < ${configured === undefined ? '#limit' : ':limit'}`,
+          ConditionExpression:
+            `attribute_not_exists(holders.#g) AND held < ${configured === undefined ? '#limit' : ':limit'}` +
+            ' AND (attribute_not_exists(paused_until) OR paused_until <= :now)',
           ExpressionAttributeNames: { '#g': generationId, ...(configured === undefined ? { '#limit': 'limit' } : {}) },
           ExpressionAttributeValues: values,
         }),
@@ -183,36 +196,70 @@ export class ProviderSlots {
     return released;
   }
 
-  /** The provider accepted a create: additive increase of an adaptive limit. */
-  async recordAccepted(): Promise<void> {
-    if (this.options.configuredLimit !== undefined) return;
-    const { Attributes } = await this.db.send(
+  /**
+   * The provider accepted a create. An adaptive limit that was fully used grows (see the
+   * module comment); true when it grew, so the caller can admit the next waiter.
+   */
+  async recordAccepted(): Promise<boolean> {
+    if (this.options.configuredLimit !== undefined) return false;
+    let item: SlotsItem;
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key,
+          UpdateExpression: 'ADD accepted_since_change :one',
+          // Only a saturated limit learns anything from an accept.
+          ConditionExpression: 'held >= #limit',
+          ExpressionAttributeNames: { '#limit': 'limit' },
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      item = (Attributes ?? {}) as SlotsItem;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    const limit = item.limit ?? ADAPTIVE_START;
+    const every = item.decreased_at === undefined ? 1 : ADAPTIVE_GROWTH_EVERY;
+    if ((item.accepted_since_change ?? 0) < every || limit >= ADAPTIVE_MAX) return false;
+    return this.setLimit(limit, limit + 1, {});
+  }
+
+  /**
+   * The provider answered 429 to the create of `generationId`: its slot is given back,
+   * admission pauses until `retryAfterMs` from now, and an adaptive limit drops to the
+   * jobs still in flight. No waiter is admitted here: the pause says not yet, and the
+   * generation that met the 429 comes back when it ends and admits the next.
+   */
+  async recordRejected(generationId: string, retryAfterMs: number): Promise<void> {
+    await this.release(generationId);
+    const until = this.now() + retryAfterMs;
+    await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key,
-        UpdateExpression: 'ADD accepted_since_change :one',
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'ALL_NEW',
+        UpdateExpression: 'SET paused_until = :until ADD rejections :one',
+        // A later pause is never shortened by an earlier Retry-After.
+        ConditionExpression: 'attribute_not_exists(paused_until) OR paused_until < :until',
+        ExpressionAttributeValues: { ':until': until, ':one': 1 },
       }),
-    );
-    const item = (Attributes ?? {}) as SlotsItem;
-    const limit = item.limit ?? ADAPTIVE_START;
-    if ((item.accepted_since_change ?? 0) < ADAPTIVE_GROWTH_EVERY || limit >= ADAPTIVE_MAX) return;
-    await this.setLimit(limit, limit + 1, {});
-  }
-
-  /** The provider answered 429 to a create: multiplicative decrease, once per cooldown. */
-  async recordRejected(): Promise<void> {
+    ).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+      return this.db.send(
+        new UpdateCommand({ TableName: this.tableName, Key: this.key, UpdateExpression: 'ADD rejections :one', ExpressionAttributeValues: { ':one': 1 } }),
+      );
+    });
     if (this.options.configuredLimit !== undefined) return;
     const item = await this.read();
-    const nowSeconds = Math.floor(this.now() / 1000);
-    if (item.decreased_at !== undefined && nowSeconds - item.decreased_at < DECREASE_COOLDOWN_SECONDS) return;
     const limit = item.limit ?? ADAPTIVE_START;
-    await this.setLimit(limit, Math.max(1, Math.floor(limit / 2)), { decreased_at: nowSeconds });
+    const inFlight = Math.max(1, item.held ?? 0);
+    if (inFlight < limit) await this.setLimit(limit, inFlight, { decreased_at: Math.floor(this.now() / 1000) });
   }
 
   /** Moves the limit from `from` to `to`; a concurrent change wins (the condition fails quietly). */
-  private async setLimit(from: number, to: number, extra: Record<string, number>): Promise<void> {
+  private async setLimit(from: number, to: number, extra: Record<string, number>): Promise<boolean> {
     const extraSets = Object.keys(extra).map((name, i) => `#x${i} = :x${i}`);
     try {
       await this.db.send(
@@ -233,8 +280,10 @@ export class ProviderSlots {
           },
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return false;
     }
   }
 }
