@@ -29,6 +29,7 @@ export function localStackOptions(port: number, env: NodeJS.ProcessEnv = process
       videoSizeBytes: positiveNumber(env, 'REELHOOK_SIMULATOR_VIDEO_BYTES'),
       concurrency: positiveInteger(env, 'REELHOOK_SIMULATOR_CONCURRENCY'),
     },
+    providerConcurrency: positiveInteger(env, 'REELHOOK_PROVIDER_CONCURRENCY'),
   };
 }
 

@@ -32,7 +32,8 @@ import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server
 import { LOCAL_NAMES } from './names.js';
 import type { LocalResourceNames } from './template/intrinsics.js';
 import { loadLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
-import { DEFAULT_PROVIDER_BASE_URL } from '#shared/facts.js';
+import { DEFAULT_PROVIDER_BASE_URL, Env } from '#shared/facts.js';
+import { executionStatusChangeEvent, releaseFunction, releasesSlot } from './slot-release.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -54,6 +55,8 @@ export interface LocalStackOptions {
   /** REELHOOK_WAIT_SCALE: factor on every wait and retry delay (0 = none). */
   waitScale?: number;
   simulator?: { processingSeconds?: number; videoSizeBytes?: number; concurrency?: number };
+  /** REELHOOK_PROVIDER_CONCURRENCY: a fixed provider concurrency limit; unset = adaptive. */
+  providerConcurrency?: number;
   /** Which callback URLs are allowed; default REELHOOK_CALLBACK_POLICY, else `local`. */
   callbackPolicy?: CallbackPolicy;
   /** Powertools log level of the handlers (default WARN). */
@@ -157,6 +160,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         REELHOOK_RATE_LIMIT_PER_MINUTE: rateLimitPerMinute,
         POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       },
+      options.providerConcurrency === undefined ? {} : { [Env.ProviderConcurrency]: String(options.providerConcurrency) },
       // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
       simulator ? { REELHOOK_POLL_FIRST_SECONDS: '1', REELHOOK_POLL_MIN_SECONDS: '1', REELHOOK_POLL_MAX_SECONDS: '2' } : {},
     );
@@ -178,6 +182,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       lambdaHandlers: Object.fromEntries(workers.map((fn) => [fn.arn, handlerOf(fn)])),
       waitScale: options.waitScale ?? 1,
       journalPath: join(dataDir, 'executions.ndjson'),
+      // What AWS sends as "Step Functions Execution Status Change" to the release function.
+      onExecutionEnded: async (execution) => {
+        if (releasesSlot(execution)) await handlerOf(releaseFunction(manifest))(executionStatusChangeEvent(execution));
+      },
     });
     // Steps already running finish before the stand-ins they write to go away; their
     // executions stay open in the journal and resume at the next start.

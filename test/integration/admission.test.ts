@@ -47,7 +47,7 @@ describe('Admission', () => {
     const { admission, slots, tasks, id } = await fresh(2);
     const admitted = [];
     for (let n = 0; n < 5; n += 1) {
-      admitted.push(await admission.wait({ generationId: id(n), owner: 'key_a', taskToken: `tok${n}`, leaseUntil: lease() }));
+      admitted.push((await admission.wait({ generationId: id(n), owner: 'key_a', taskToken: `tok${n}`, leaseUntil: lease() })).admitted);
     }
     expect(admitted).toEqual([true, true, false, false, false]);
     expect(tasks.resumed).toEqual(['tok0', 'tok1']);
@@ -71,8 +71,8 @@ describe('Admission', () => {
 
   it('admits a re-run that already holds its slot at once, with the new token, without a second slot', async () => {
     const { admission, slots, tasks, id } = await fresh(1);
-    expect(await admission.wait({ generationId: id(0), owner: 'key_a', taskToken: 'first', leaseUntil: lease() })).toBe(true);
-    expect(await admission.wait({ generationId: id(0), owner: 'key_a', taskToken: 'rerun', leaseUntil: lease() })).toBe(true);
+    expect((await admission.wait({ generationId: id(0), owner: 'key_a', taskToken: 'first', leaseUntil: lease() })).admitted).toBe(true);
+    expect((await admission.wait({ generationId: id(0), owner: 'key_a', taskToken: 'rerun', leaseUntil: lease() })).admitted).toBe(true);
     expect(tasks.resumed).toEqual(['first', 'rerun']);
     expect((await slots.state()).held).toBe(1);
   });

@@ -47,18 +47,30 @@ export class Admission {
 
   /**
    * Registers the wait (a re-run replaces the token), then admits it at once when a slot is
-   * free and nobody waits ahead of it. Returns whether it was admitted now.
+   * free and nobody waits ahead of it. Returns whether it was admitted now, and since when
+   * it waits (kept across re-runs).
    */
-  async wait(request: WaitRequest): Promise<boolean> {
+  async wait(request: WaitRequest): Promise<{ admitted: boolean; since: string }> {
     const waiter = await this.waiters.register(request.generationId, request.owner, request.taskToken, request.leaseUntil);
     // A re-run of a generation that already holds its slot: admitted again at once.
     const holding = (await this.slots.state()).holders[request.generationId] !== undefined;
     if (!holding) {
       await this.fill();
-      return (await this.waiters.get(request.generationId)) === undefined;
+      const still = await this.waiters.get(request.generationId);
+      return { admitted: still === undefined || still.task_token !== request.taskToken, since: waiter.since };
     }
     await this.handOver(waiter);
-    return true;
+    return { admitted: true, since: waiter.since };
+  }
+
+  /**
+   * A re-run of a generation the provider has already accepted (a crash after the
+   * create): its job is in flight, so it holds a slot whatever the limit, and goes on.
+   */
+  async resumeAccepted(request: Omit<WaitRequest, 'owner'>): Promise<void> {
+    await this.slots.hold(request.generationId, request.leaseUntil);
+    await this.waiters.remove(request.generationId);
+    await this.tasks.resume(request.taskToken, { admitted: true, waited_since: new Date().toISOString() });
   }
 
   /**

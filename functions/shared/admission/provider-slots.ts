@@ -21,6 +21,7 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '#shared/records/dynamo.js';
 import { TableLayout } from '#shared/records/table-layout.js';
+import { Env } from '#shared/facts.js';
 
 export const SLOTS_KEY = 'PROVIDER#slots';
 export const ADAPTIVE_START = 4;
@@ -58,7 +59,7 @@ interface SlotsItem {
 
 /** REELHOOK_PROVIDER_CONCURRENCY: a whole number ≥ 1, or unset/empty for adaptive. */
 export function configuredLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env.REELHOOK_PROVIDER_CONCURRENCY;
+  const raw = env[Env.ProviderConcurrency];
   if (raw === undefined || raw === '' || raw === 'adaptive') return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) {
@@ -162,6 +163,29 @@ export class ProviderSlots {
   private async exists(): Promise<boolean> {
     const item = await this.read();
     return item.holders !== undefined && item.held !== undefined;
+  }
+
+  /**
+   * Holds a slot for a job the provider already runs, even beyond the limit: slots count
+   * the jobs truly in flight. Idempotent.
+   */
+  async hold(generationId: string, leaseUntil: number): Promise<void> {
+    if (await this.acquire(generationId, leaseUntil)) return;
+    await this.ensureItem();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key,
+          UpdateExpression: 'SET holders.#g = :lease, held = held + :one',
+          ConditionExpression: 'attribute_not_exists(holders.#g)',
+          ExpressionAttributeNames: { '#g': generationId },
+          ExpressionAttributeValues: { ':lease': leaseUntil, ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** Gives the slot back; false when `generationId` held none (released already). */
