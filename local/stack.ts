@@ -26,7 +26,7 @@ import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb }
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
-import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
+import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
@@ -54,7 +54,7 @@ export interface LocalStackOptions {
   providerBaseUrl?: string;
   /** REELHOOK_WAIT_SCALE: factor on every wait and retry delay (0 = none). */
   waitScale?: number;
-  simulator?: { processingSeconds?: number; videoSizeBytes?: number; concurrency?: number };
+  simulator?: Pick<ProviderSimulatorOptions, 'processingSeconds' | 'videoSizeBytes' | 'concurrency' | 'pollsToComplete'>;
   /** REELHOOK_PROVIDER_CONCURRENCY: a fixed provider concurrency limit; unset = adaptive. */
   providerConcurrency?: number;
   /** Which callback URLs are allowed; default REELHOOK_CALLBACK_POLICY, else `local`. */
@@ -131,6 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         processingSeconds: options.simulator?.processingSeconds ?? SIMULATOR_SECONDS,
         videoSizeBytes: options.simulator?.videoSizeBytes,
         concurrency: options.simulator?.concurrency,
+        pollsToComplete: options.simulator?.pollsToComplete,
         // Accepted jobs outlive a restart, as they would at the real provider.
         stateFile: join(dataDir, 'simulator.ndjson'),
       });

@@ -45,6 +45,8 @@ export interface ProviderSimulatorOptions {
   stateFile?: string;
   /** Jobs the account may have unfinished at once; a create beyond it gets 429 (see capacity.ts). Default: no cap. */
   concurrency?: number;
+  /** Complete each job at its n-th status check instead of after `processingSeconds` (see generations.ts). */
+  pollsToComplete?: number;
 }
 
 export interface ProviderSimulator {
@@ -76,8 +78,9 @@ function checkOptions(options: ProviderSimulatorOptions): void {
   if (!Number.isFinite(seconds) || seconds < 0) {
     throw new RangeError('processingSeconds must be a finite number of at least 0');
   }
-  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
-    throw new RangeError('concurrency must be an integer of at least 1');
+  for (const name of ['concurrency', 'pollsToComplete'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new RangeError(`${name} must be an integer of at least 1`);
   }
 }
 
@@ -138,9 +141,7 @@ export async function startProviderSimulator(
 ): Promise<ProviderSimulator> {
   checkOptions(options);
   const video = await SimulatedVideo.load(options.videoSizeBytes);
-  const store = new GenerationStore(
-    (options.processingSeconds ?? DEFAULT_PROCESSING_SECONDS) * 1000,
-  );
+  const store = new GenerationStore((options.processingSeconds ?? DEFAULT_PROCESSING_SECONDS) * 1000, Date.now, options.pollsToComplete);
   const stateFile = options.stateFile === undefined ? undefined : new SimulatorStateFile(options.stateFile);
   const saved = stateFile?.load();
   const cap = new ConcurrencyCap(store, options.concurrency);
@@ -194,7 +195,7 @@ export async function startProviderSimulator(
     if (generation === undefined) return apiErrorReply(404, `Generation ${id} not found`, path);
     const videoUrl = `${baseUrl}/files/${generation.id}/output.mp4`;
     const fault = generation.faults.take('status');
-    return statusReply(generation, store.statusOf(generation), videoUrl, fault);
+    return statusReply(generation, store.poll(generation), videoUrl, fault);
   }
 
   async function handleDownload(

@@ -9,13 +9,16 @@ import { ProviderSlots } from '#shared/admission/provider-slots.js';
 import { WaiterQueue } from '#shared/admission/waiters.js';
 import { startLocalTable, type LocalTable } from '../support/local-table.js';
 
-/** Stands in for SendTaskSuccess: records resumed tokens; tokens in `dead` answer TaskTimedOut. */
+/**
+ * Stands in for SendTaskSuccess: records resumed tokens; tokens in `dead`, and tokens
+ * resumed already (their task is closed), answer TaskTimedOut as Step Functions does.
+ */
 class RecordingTasks implements TaskResumer {
   readonly resumed: string[] = [];
   readonly dead = new Set<string>();
   async resume(taskToken: string, output: AdmissionOutput): Promise<boolean> {
     expect(output.admitted).toBe(true);
-    if (this.dead.has(taskToken)) return false;
+    if (this.dead.has(taskToken) || this.resumed.includes(taskToken)) return false;
     this.resumed.push(taskToken);
     return true;
   }
@@ -75,6 +78,18 @@ describe('Admission', () => {
     expect((await admission.wait({ generationId: id(0), owner: 'key_a', taskToken: 'rerun', leaseUntil: lease() })).admitted).toBe(true);
     expect(tasks.resumed).toEqual(['first', 'rerun']);
     expect((await slots.state()).held).toBe(1);
+  });
+
+  it('hands a waiter over once when two releases run at once, and it keeps its slot', async () => {
+    const { admission, slots, tasks, id } = await fresh(2);
+    for (let n = 0; n < 4; n += 1) {
+      await admission.wait({ generationId: id(n), owner: 'key_a', taskToken: `p${n}`, leaseUntil: lease() });
+    }
+    await Promise.all([admission.release(id(0)), admission.release(id(1))]);
+    expect(tasks.resumed.sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
+    const state = await slots.state();
+    expect(Object.keys(state.holders).sort()).toEqual([id(2), id(3)].sort());
+    expect(state.held).toBe(2);
   });
 
   it('drops a cancelled waiter on release, so it never takes a slot', async () => {

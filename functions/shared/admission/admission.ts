@@ -88,15 +88,18 @@ export class Admission {
     for (let i = 0; i < MAX_HANDOVERS_PER_RELEASE; i += 1) {
       const waiter = await this.waiters.next();
       if (waiter === undefined) return;
-      if (!(await this.slots.acquire(waiter.generation_id, waiter.lease_until))) return;
-      await this.handOver(waiter);
+      const claim = await this.slots.claim(waiter.generation_id, waiter.lease_until);
+      if (claim === 'full') return;
+      // 'held': another release is handing this waiter over right now (or crashed doing
+      // so); resuming again is harmless, but its slot is not ours to give back.
+      await this.handOver(waiter, claim === 'claimed');
     }
   }
 
-  private async handOver(waiter: Waiter): Promise<void> {
+  private async handOver(waiter: Waiter, releaseIfGone = true): Promise<void> {
     const resumed = await this.tasks.resume(waiter.task_token, { admitted: true, waited_since: waiter.since });
     // Only this wait's item: a re-run may have registered a newer token meanwhile.
     await this.waiters.remove(waiter.generation_id, waiter.task_token);
-    if (!resumed) await this.slots.release(waiter.generation_id);
+    if (!resumed && releaseIfGone) await this.slots.release(waiter.generation_id);
   }
 }

@@ -119,13 +119,22 @@ export class ProviderSlots {
    * expired leases first when the limit is reached.
    */
   async acquire(generationId: string, leaseUntil: number): Promise<boolean> {
+    return (await this.claim(generationId, leaseUntil)) !== 'full';
+  }
+
+  /**
+   * Like `acquire`, telling apart a slot this call took (`claimed`) from one the
+   * generation held already (`held`): two releases handing over at once both find the
+   * same waiter, and only the one that claimed its slot may give it back.
+   */
+  async claim(generationId: string, leaseUntil: number): Promise<'claimed' | 'held' | 'full'> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      if (await this.tryAcquire(generationId, leaseUntil)) return true;
+      if (await this.tryAcquire(generationId, leaseUntil)) return 'claimed';
       const state = await this.state();
-      if (generationId in state.holders) return true;
-      if ((await this.reclaimExpired(state)) === 0) return false;
+      if (generationId in state.holders) return 'held';
+      if ((await this.reclaimExpired(state)) === 0) return 'full';
     }
-    return false;
+    return 'full';
   }
 
   private async tryAcquire(generationId: string, leaseUntil: number): Promise<boolean> {
