@@ -11,28 +11,10 @@ import { admissionFromEnv, sampleAdmissionGauges } from '#shared/admission/from-
 import { createDocumentClient } from '#shared/records/dynamo.js';
 import { createLogger } from '#shared/runtime/logger.js';
 import { tracedHandler } from '#shared/runtime/observability.js';
+import { generationOfRun, type ExecutionStatusChange } from './generation-of-run.js';
 
 const parts = admissionFromEnv(createDocumentClient(), tableName());
 const logger = createLogger('release');
-
-/** The fields of Step Functions' event that matter here. */
-export interface ExecutionStatusChange {
-  executionArn: string;
-  status: string;
-  /** The execution's input, as a JSON string. */
-  input?: string | null;
-}
-
-/** The generation whose own run this was; delivery-only runs (they carry a notification) held no slot. */
-export function generationOfRun(input: string | null | undefined): string | null {
-  if (!input) return null;
-  try {
-    const parsed = JSON.parse(input) as { generation_id?: unknown; notification?: unknown };
-    return typeof parsed.generation_id === 'string' && parsed.notification === undefined ? parsed.generation_id : null;
-  } catch {
-    return null;
-  }
-}
 
 export const handler = tracedHandler('release', async (event: EventBridgeEvent<string, ExecutionStatusChange>): Promise<void> => {
   const generationId = generationOfRun(event.detail.input);

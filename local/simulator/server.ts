@@ -195,7 +195,7 @@ export async function startProviderSimulator(
     if (generation === undefined) return apiErrorReply(404, `Generation ${id} not found`, path);
     const videoUrl = `${baseUrl}/files/${generation.id}/output.mp4`;
     const fault = generation.faults.take('status');
-    return statusReply(generation, store.poll(generation), videoUrl, fault);
+    return statusReply(generation, store.poll(generation), videoUrl, fault, path);
   }
 
   async function handleDownload(
