@@ -18,6 +18,7 @@ import { describePopulation, measurePolling } from './polling-population.js';
 import { describePrices, usdPerGeneration } from './pricing.js';
 import { startTsChild, stopAllChildren } from './processes.js';
 import { isMet, ratioOf, renderTable, type Row } from './report.js';
+import { measureQueue, QUEUE_BENCH, queueRows } from './queue.js';
 import { countTransitions, fixedFifteenSecondPlan } from './transitions.js';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -98,6 +99,9 @@ async function main(): Promise<void> {
     progress(`POST floor: the AWS SDK's two calls per POST alone, ${E2E.postBursts} bursts of ${E2E.postConcurrency}`);
     const postFloorMs = await measurePostFloor();
     const postFloorP99 = percentile(postFloorMs, 0.99);
+
+    progress(`provider queue: ${QUEUE_BENCH.generations} generations at once against a cap of ${QUEUE_BENCH.cap}, configured then adaptive`);
+    const queue = await measureQueue();
 
     const largestBundle = bundles.reduce((a, b) => (b.bytes > a.bytes ? b : a));
     const rows: Row[] = [
@@ -193,6 +197,7 @@ async function main(): Promise<void> {
         measured: e2e.devPeakRssMb ?? Number.NaN,
         unit: 'MB',
       },
+      ...queueRows(queue),
       ...bundles.map(
         (bundle): Row => ({
           metric: `bundle ${bundle.name}`,
@@ -247,6 +252,7 @@ async function main(): Promise<void> {
           bare_cpu_ms_per_generation: e2e.bareCpuMsPerGeneration,
         },
         bundles,
+        queue: { config: QUEUE_BENCH, ...queue },
       },
     };
     await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);

@@ -27,7 +27,9 @@ export function localStackOptions(port: number, env: NodeJS.ProcessEnv = process
     simulator: {
       processingSeconds: positiveNumber(env, 'REELHOOK_SIMULATOR_SECONDS'),
       videoSizeBytes: positiveNumber(env, 'REELHOOK_SIMULATOR_VIDEO_BYTES'),
+      concurrency: positiveInteger(env, 'REELHOOK_SIMULATOR_CONCURRENCY'),
     },
+    providerConcurrency: positiveInteger(env, 'REELHOOK_PROVIDER_CONCURRENCY'),
   };
 }
 
@@ -70,6 +72,14 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string): number | undefine
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) throw new UsageError(`${name} must be a non-negative number`);
+  return value;
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${name} must be a whole number of at least 1`);
   return value;
 }
 

@@ -10,7 +10,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/runtime/observability.j
 import { ENTRY_METADATA_KEY } from '#shared/facts.js';
 
 /** The folders under `functions/` that hold a `handler.ts`. */
-export type ReelhookFunctionName = 'api' | 'intake' | 'create' | 'status' | 'copy' | 'record' | 'notify';
+export type ReelhookFunctionName = 'api' | 'intake' | 'admit' | 'create' | 'status' | 'copy' | 'record' | 'notify' | 'release';
 
 /**
  * Metadata key on each `AWS::Lambda::Function` naming its source entry, repo-relative

@@ -22,6 +22,7 @@ import { METRICS_NAMESPACE, MODEL_DIMENSION, MetricName, SERVICE_NAME } from '#s
 
 const FIVE_MINUTES = Duration.minutes(5);
 const FIFTEEN_MINUTES = Duration.minutes(15);
+const DEFAULT_QUEUE_WAIT_ALARM = Duration.minutes(30);
 
 /**
  * When each alarm fires, and why there. Failed generations end their execution failed,
@@ -55,6 +56,11 @@ export interface ReelhookMonitoringProps {
   readonly httpApi: IHttpApi;
   /** Where requested generations that could not be started end up. */
   readonly deadLetterQueue: IQueue;
+  /**
+   * Alarm when the oldest generation waiting for a provider slot has waited this long.
+   * @default Duration.minutes(30)
+   */
+  readonly queueWaitAlarm?: Duration;
   /**
    * What to do when an alarm fires (e.g. an `SnsAction`).
    * @default no action: alarms show in the console and on the dashboard only
@@ -127,6 +133,12 @@ export class ReelhookMonitoring extends Construct {
       this.serviceMetric(MetricName.CallbackFailures, Stats.SUM, FIFTEEN_MINUTES),
       THRESHOLDS.callbackFailures,
       'webhook deliveries are failing (receivers down, or signing broken); deliveries keep retrying',
+    );
+    alarm(
+      'QueueWaitTooLong',
+      this.serviceMetric(MetricName.OldestQueuedSeconds, Stats.MAXIMUM, FIVE_MINUTES),
+      (props.queueWaitAlarm ?? DEFAULT_QUEUE_WAIT_ALARM).toSeconds(),
+      'generations wait long for a provider slot: the provider account is at its concurrency cap (raise it, or providerConcurrency if set too low)',
     );
     alarm(
       'ApiServerErrors',
@@ -214,6 +226,24 @@ export class ReelhookMonitoring extends Construct {
             ],
             [httpApi.metricLatency({ statistic: Stats.p(90), label: 'latency p90 (ms)' })],
           ),
+        ],
+        [
+          graph(
+            'Provider slots in use vs limit',
+            [
+              this.serviceMetric(MetricName.ProviderSlotsInUse, Stats.MAXIMUM, FIVE_MINUTES).with({ label: 'in use' }),
+              this.serviceMetric(MetricName.ProviderConcurrencyLimit, Stats.MINIMUM, FIVE_MINUTES).with({ label: 'limit' }),
+            ],
+            [this.serviceMetric(MetricName.ProviderRateLimited, Stats.SUM, FIVE_MINUTES).with({ label: 'provider 429s' })],
+          ),
+          graph(
+            'Queued generations',
+            [this.serviceMetric(MetricName.QueueDepth, Stats.MAXIMUM, FIVE_MINUTES).with({ label: 'queued' })],
+            [this.serviceMetric(MetricName.OldestQueuedSeconds, Stats.MAXIMUM, FIVE_MINUTES).with({ label: 'oldest wait (s)' })],
+          ),
+          graph('Repeated submissions (a create cut off, sent again)', [
+            this.serviceMetric(MetricName.SubmissionsRepeated, Stats.SUM, FIVE_MINUTES).with({ label: 'repeated' }),
+          ]),
         ],
         [
           graph('Function errors', perFunction((fn) => fn.metricErrors({ statistic: Stats.SUM }))),

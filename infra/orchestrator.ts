@@ -20,6 +20,7 @@ import { ReelhookFunction, type ReelhookFunctionName, type ReelhookFunctionProps
 import { ReelhookMonitoring } from './monitoring.js';
 import { acknowledgeWildcardResource } from './nag.js';
 import { ReelhookStorage, VIDEO_PREFIX } from './storage.js';
+import { ReelhookSlotRelease } from './slot-release.js';
 import { COPY_TIMEOUT, ReelhookWorkflow } from './workflow.js';
 import { DEFAULT_MAX_VIDEO_BYTES, DEFAULT_PROVIDER_BASE_URL, Env, MAX_VIDEO_BYTES_LIMIT } from '#shared/facts.js';
 
@@ -115,6 +116,18 @@ export interface ReelhookOrchestratorProps {
    */
   readonly recordRetention?: Duration;
   /**
+   * The most jobs the provider account runs at once (its concurrency cap). Generations
+   * beyond it wait `queued` in a fair queue and are submitted as slots free. Unset, the
+   * limit is learned from the provider's 429 answers.
+   * @default adaptive
+   */
+  readonly providerConcurrency?: number;
+  /**
+   * Alarm when the oldest queued generation has waited this long for a provider slot.
+   * @default Duration.minutes(30)
+   */
+  readonly queueWaitAlarm?: Duration;
+  /**
    * Name of the state machine; executions are named after the generations.
    * @default a name derived from the construct path, unique in the account and region
    */
@@ -127,6 +140,8 @@ const READ_ITEM = ['dynamodb:GetItem'];
 const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 /** Only api deletes, and only a record it has just written when its execution could not be started. */
 const DELETE_ITEM = 'dynamodb:DeleteItem';
+/** The provider queue's items (functions/shared/admission/): a waiter is put, updated and deleted. */
+const ADMISSION_ITEMS = [...READ_ITEM, ...WRITE_ITEM, DELETE_ITEM];
 
 function validated(props: ReelhookOrchestratorProps) {
   const aimlapiBaseUrl = props.aimlapiBaseUrl ?? DEFAULT_PROVIDER_BASE_URL;
@@ -163,11 +178,15 @@ function validated(props: ReelhookOrchestratorProps) {
   if (recordRetentionDays !== undefined && (!Number.isInteger(recordRetentionDays) || recordRetentionDays < 1)) {
     throw new Error(`recordRetention must be whole days, at least 1, got ${props.recordRetention?.toHumanString()}`);
   }
-  return { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays };
+  const providerConcurrency = props.providerConcurrency;
+  if (providerConcurrency !== undefined && (!Number.isSafeInteger(providerConcurrency) || providerConcurrency < 1)) {
+    throw new Error(`providerConcurrency must be a whole number, at least 1 (or unset for an adaptive limit), got ${providerConcurrency}`);
+  }
+  return { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays, providerConcurrency };
 }
 
 /**
- * All of reelhook in one construct: storage, the seven functions, the generation
+ * All of reelhook in one construct: storage, the nine functions, the generation
  * workflow, the HTTP API, the EventBridge intake, alarms and a dashboard. Each function
  * gets only the permissions its step needs, each with the environment variable that
  * names the resource.
@@ -187,12 +206,13 @@ export class ReelhookOrchestrator extends Construct {
   public readonly workflow: ReelhookWorkflow;
   public readonly api: ReelhookHttpApi;
   public readonly intake: ReelhookEventIntake;
+  public readonly slotRelease: ReelhookSlotRelease;
   public readonly monitoring: ReelhookMonitoring;
 
   constructor(scope: Construct, id: string, props: ReelhookOrchestratorProps = {}) {
     super(scope, id);
 
-    const { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays } = validated(props);
+    const { aimlapiBaseUrl, maxVideoBytes, callbackPolicy, bounds, rateLimitPerMinute, recordRetentionDays, providerConcurrency } = validated(props);
 
     this.storage = new ReelhookStorage(this, 'Storage', {
       table: props.table,
@@ -211,6 +231,8 @@ export class ReelhookOrchestrator extends Construct {
       api: build('Api', 'api', { memorySize: 512, timeout: Duration.seconds(29) }),
       // 256 MB / 30 s: the API's validation and a few DynamoDB and Step Functions calls, asynchronously.
       intake: build('Intake', 'intake'),
+      // 256 MB / 30 s: a few DynamoDB writes to queue the generation, and SendTaskSuccess.
+      admit: build('Admit', 'admit'),
       // 256 MB / 2 min: one provider request may use its 30 s timeout three times around two waits
       // for 429s (≤ 20 s), ≈ 110 s, and must end in a ProviderUnavailable of its own, not a Lambda timeout.
       create: build('Create', 'create', { timeout: Duration.minutes(2) }),
@@ -224,10 +246,13 @@ export class ReelhookOrchestrator extends Construct {
       record: build('Record', 'record'),
       // 256 MB / 30 s: one webhook attempt (10 s limit per contract) plus its bookkeeping.
       notify: build('Notify', 'notify'),
+      // 256 MB / 30 s: releases the slot of a run that ended without doing so (DynamoDB, SendTaskSuccess).
+      release: build('Release', 'release'),
     };
-    const { api, intake, create, status, copy, record, notify } = this.functions;
+    const { api, intake, admit, create, status, copy, record, notify, release } = this.functions;
 
     this.workflow = new ReelhookWorkflow(this, 'Workflow', {
+      admitFunction: admit,
       createFunction: create,
       statusFunction: status,
       copyFunction: copy,
@@ -242,7 +267,9 @@ export class ReelhookOrchestrator extends Construct {
       handler: intake,
       requestPrincipalArns: props.requestPrincipalArns,
     });
+    this.slotRelease = new ReelhookSlotRelease(this, 'SlotRelease', { stateMachineArn: this.workflow.stateMachineArn, handler: release });
     this.monitoring = new ReelhookMonitoring(this, 'Monitoring', {
+      queueWaitAlarm: props.queueWaitAlarm,
       stateMachine: this.workflow.stateMachine,
       functions: this.functions,
       httpApi: this.api.httpApi,
@@ -262,6 +289,12 @@ export class ReelhookOrchestrator extends Construct {
       fn.addEnvironment(Env.PollMaxSeconds, String(bounds.maxIntervalSeconds));
       if (bounds.firstCheckSeconds !== null) fn.addEnvironment(Env.PollFirstSeconds, String(bounds.firstCheckSeconds));
     }
+
+    // Every step that takes, hands over or gives back a provider slot, and the API that shows them.
+    for (const fn of [admit, create, status, record, release, api]) {
+      if (providerConcurrency !== undefined) fn.addEnvironment(Env.ProviderConcurrency, String(providerConcurrency));
+    }
+    for (const fn of [admit, create, status, record, release]) this.workflow.grantTaskSuccess(fn);
 
     copy.addEnvironment(Env.MaxVideoBytes, String(maxVideoBytes));
     api.addEnvironment(Env.RateLimitPerMinute, String(rateLimitPerMinute));
@@ -299,17 +332,21 @@ export class ReelhookOrchestrator extends Construct {
    * generations may query the owner index, named exactly.
    */
   private grantTable(table: ITable): void {
-    const { api, intake, create, status, copy, record, notify } = this.functions;
+    const { api, intake, admit, create, status, copy, record, notify, release } = this.functions;
     const ownerIndexArn = `${table.tableArn}/index/${TableLayout.ownerIndex.name}`;
     const access: Array<[NodejsFunction, string[], boolean]> = [
       [api, [...READ_ITEM, ...WRITE_ITEM, DELETE_ITEM], true],
       [intake, [...READ_ITEM, ...WRITE_ITEM], true],
-      [create, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
-      [status, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+      // admit, create, status, record and release also keep the provider queue: the slots item,
+      // and waiters that are put, deleted and found through the owner index (QUEUE#<owner>).
+      [admit, ADMISSION_ITEMS, true],
+      [create, ADMISSION_ITEMS, true],
+      [status, ADMISSION_ITEMS, true],
       // The copy reads the provider's URL from the record; record writes the outcome.
       [copy, READ_ITEM, false],
-      [record, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+      [record, ADMISSION_ITEMS, true],
       [notify, [...READ_ITEM, 'dynamodb:UpdateItem'], false],
+      [release, ADMISSION_ITEMS, true],
     ];
     for (const [fn, actions, lists] of access) {
       fn.addEnvironment(Env.TableName, table.tableName);

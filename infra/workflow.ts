@@ -8,7 +8,11 @@ import {
   DefinitionBody,
   Errors,
   Fail,
+  IntegrationPattern,
   JitterType,
+  JsonPath,
+  Pass,
+  Result,
   LogLevel,
   type RetryProps,
   StateMachine,
@@ -83,7 +87,21 @@ function stepRetry(error: GenerationErrorName, retry: Omit<RetryProps, 'errors' 
   return { errors: [error], jitterStrategy: JitterType.FULL, ...retry };
 }
 
+/** A crash of the admission step (DynamoDB, Step Functions) is tried again before the generation fails. */
+const ADMIT_STEP_RETRY: RetryProps = {
+  errors: [Errors.TASKS_FAILED],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 3,
+  jitterStrategy: JitterType.FULL,
+};
+
+/** What a generation that never got a provider slot before its deadline reports. */
+export const QUEUE_TIMEOUT_MESSAGE = 'the generation waited for a provider slot past its timeout_seconds; no provider job was made';
+
 export interface ReelhookWorkflowProps {
+  /** Queues the generation for a provider slot (a task-token wait). */
+  readonly admitFunction: IFunction;
   /** Submits the generation to the provider. */
   readonly createFunction: IFunction;
   /** Polls the provider once. */
@@ -109,7 +127,9 @@ export interface ReelhookWorkflowProps {
  * The generation workflow, a Standard state machine in JSONPath (the local engine runs
  * this very definition, read back from the synthesized template):
  *
- * Delivery Only? → Submit Generation → Wait For Provider → Check Status → Provider Finished? (loop) →
+ * Delivery Only? → Wait For Provider Slot (a task token: resumed when a slot is free, never
+ * polled) → Submit Generation → Provider Accepted? (a 429: Wait For Provider Capacity →
+ * Queue Again) → Wait For Provider → Check Status → Provider Finished? (loop) →
  * Copy Video → Record Completion → Notify Callback → Callback Settled? (retry loop) →
  * Generation Outcome?. Any provider or copy failure goes to Record Failure, which
  * notifies too; a failing callback never fails the generation. An execution started
@@ -174,6 +194,25 @@ export class ReelhookWorkflow extends Construct {
     );
     recordFailure.addRetry(EVENT_PUBLISH_RETRY);
     const catchToFailure = { resultPath: StatePath.Failure, errors: [Errors.ALL] };
+
+    // The wait's own timeout is the generation's remaining time: TimedOut while queued needs no watcher.
+    const waitForSlot = LambdaInvoke.jsonPath(this, 'Wait For Provider Slot', {
+      lambdaFunction: props.admitFunction,
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({ ...generationId, task_token: JsonPath.taskToken }),
+      resultPath: StatePath.Admitted,
+      taskTimeout: Timeout.at(StatePath.AdmissionTimeoutSeconds),
+      retryOnServiceExceptions: false,
+    });
+    waitForSlot.addRetry(LAMBDA_SERVICE_RETRY);
+    waitForSlot.addRetry(ADMIT_STEP_RETRY);
+    const queueTimedOut = Pass.jsonPath(this, 'Queue Timed Out', {
+      result: Result.fromObject({ Error: GenerationErrorName.TimedOut, Cause: JSON.stringify({ errorMessage: QUEUE_TIMEOUT_MESSAGE }) }),
+      resultPath: StatePath.Failure,
+    });
+    queueTimedOut.next(recordFailure);
+    waitForSlot.addCatch(queueTimedOut, { resultPath: StatePath.Failure, errors: [Errors.TIMEOUT] });
+    waitForSlot.addCatch(recordFailure, catchToFailure);
 
     const submit = invoke('Submit Generation', props.createFunction, generationId, StatePath.Poll);
     submit.addRetry(
@@ -252,8 +291,20 @@ export class ReelhookWorkflow extends Construct {
     recordCompletion.next(notify);
     recordFailure.next(notify);
 
-    submit
-      .next(waitForProvider)
+    // A 429 made no job: wait its Retry-After, then queue again for the time left.
+    const queueAgain = Pass.jsonPath(this, 'Queue Again', {
+      parameters: { ...generationId, admission: { 'timeout_seconds.$': StatePath.QueueTimeoutSeconds } },
+    });
+    const waitForCapacity = Wait.jsonPath(this, 'Wait For Provider Capacity', {
+      time: WaitTime.timestampPath(StatePath.NextCheckAt),
+    });
+    waitForSlot.next(submit);
+    submit.next(
+      Choice.jsonPath(this, 'Provider Accepted?')
+        .when(Condition.stringEquals(StatePath.PollStatus, 'busy'), waitForCapacity.next(queueAgain).next(waitForSlot))
+        .otherwise(waitForProvider),
+    );
+    waitForProvider
       .next(checkStatus)
       .next(
         Choice.jsonPath(this, 'Provider Finished?')
@@ -264,7 +315,7 @@ export class ReelhookWorkflow extends Construct {
     // goes straight to the durable delivery loop instead of a second provider job.
     const definition = Choice.jsonPath(this, 'Delivery Only?')
       .when(Condition.isPresent(StatePath.Notification), notify)
-      .otherwise(submit);
+      .otherwise(waitForSlot);
 
     const logGroupPrefix = '/aws/vendedlogs/states/';
     this.logGroup = new LogGroup(this, 'Logs', {
@@ -293,6 +344,7 @@ export class ReelhookWorkflow extends Construct {
         'requires Resource "*" for them; Step Functions documents exactly these statements.',
     });
     const tasks = [
+      props.admitFunction,
       props.createFunction,
       props.statusFunction,
       props.copyFunction,
@@ -320,6 +372,16 @@ export class ReelhookWorkflow extends Construct {
     grantee.addToRolePolicy(
       new PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachineArn] }),
     );
+  }
+
+  /**
+   * Lets the grantee resume a task waiting for its token (a provider slot handed over).
+   *
+   * @example
+   * workflow.grantTaskSuccess(statusFunction);
+   */
+  public grantTaskSuccess(grantee: LambdaFunction): void {
+    grantee.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachineArn] }));
   }
 
   /**

@@ -24,7 +24,7 @@ import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb }
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalBusRule, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
-import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
+import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
@@ -33,6 +33,7 @@ import { eventRulesOf } from './template/event-rules.js';
 import { resolveLocalManifest, type LocalFunction, type LocalManifest } from './template/manifest.js';
 import { loadTemplate, type CfnTemplate } from './template/synth.js';
 import { DEFAULT_PROVIDER_BASE_URL, Env } from '#shared/facts.js';
+import { executionStatusChangeEvent, releaseFunction, releasesSlot } from './slot-release.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -53,7 +54,9 @@ export interface LocalStackOptions {
   providerBaseUrl?: string;
   /** REELHOOK_WAIT_SCALE: factor on every wait and retry delay (0 = none). */
   waitScale?: number;
-  simulator?: { processingSeconds?: number; videoSizeBytes?: number };
+  simulator?: Pick<ProviderSimulatorOptions, 'processingSeconds' | 'videoSizeBytes' | 'concurrency' | 'pollsToComplete'>;
+  /** REELHOOK_PROVIDER_CONCURRENCY: a fixed provider concurrency limit; unset = adaptive. */
+  providerConcurrency?: number;
   /** Which callback URLs are allowed; default REELHOOK_CALLBACK_POLICY, else `local`. */
   callbackPolicy?: CallbackPolicy;
   /** Powertools log level of the handlers (default WARN). */
@@ -124,6 +127,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         apiKey: providerKey,
         processingSeconds: options.simulator?.processingSeconds ?? SIMULATOR_SECONDS,
         videoSizeBytes: options.simulator?.videoSizeBytes,
+        concurrency: options.simulator?.concurrency,
+        pollsToComplete: options.simulator?.pollsToComplete,
         // Accepted jobs outlive a restart, as they would at the real provider.
         stateFile: join(dataDir, 'simulator.ndjson'),
       });
@@ -154,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         [Env.RateLimitPerMinute]: rateLimitPerMinute,
         POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       },
+      options.providerConcurrency === undefined ? {} : { [Env.ProviderConcurrency]: String(options.providerConcurrency) },
       // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
       simulator ? { [Env.PollFirstSeconds]: '1', [Env.PollMinSeconds]: '1', [Env.PollMaxSeconds]: '2' } : {},
     );
@@ -175,6 +181,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       lambdaHandlers: Object.fromEntries(workers.map((fn) => [fn.arn, handlerOf(fn)])),
       waitScale: options.waitScale ?? 1,
       journalPath: join(dataDir, 'executions.ndjson'),
+      // What AWS sends as "Step Functions Execution Status Change" to the release function.
+      onExecutionEnded: async (execution) => {
+        if (releasesSlot(execution)) await handlerOf(releaseFunction(manifest))(executionStatusChangeEvent(execution));
+      },
     });
     // Steps already running finish before the stand-ins they write to go away; their
     // executions stay open in the journal and resume at the next start.

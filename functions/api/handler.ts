@@ -19,11 +19,13 @@ import type { ApiRequest } from './http.js';
 import { openApiDocument } from './openapi.js';
 import { RateLimiter, rateLimitPerMinuteFromEnv } from './rate-limit.js';
 import { createRouter } from './router.js';
+import { admissionFromEnv, capacitySnapshot } from '#shared/admission/from-env.js';
 
 const db = createDocumentClient();
 const table = tableName();
 const logger = createLogger('api');
 const keys = new ApiKeyStore(db, table);
+const admission = admissionFromEnv(db, table);
 const route = createRouter({
   // Read on every request, never cached: a revoked key answers 401 from the very next request on
   // every instance (a cache of successes is what let a revoked key keep working).
@@ -39,6 +41,7 @@ const route = createRouter({
     events: new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName()),
     logger,
   }),
+  capacity: () => capacitySnapshot(admission),
   openApiDocument,
   logger,
 });

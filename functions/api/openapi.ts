@@ -12,7 +12,7 @@ import { IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS } from '#shared/records/i
 import { DEFAULT_PAGE_SIZE, GENERATION_STATUSES, MAX_PAGE_SIZE } from './generations.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { ROUTES, type OperationId } from './router.js';
-import { errorBodySchema, generationPageSchema, generationRecordSchema, healthSchema } from './schemas.js';
+import { capacitySchema, errorBodySchema, generationPageSchema, generationRecordSchema, healthSchema } from './schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -169,6 +169,12 @@ const OPERATIONS: Record<OperationId, Json> = {
     parameters: [generationIdInPath],
     responses: { 200: recordResponse('The cancelled generation.'), ...errors('NotFound', 'Conflict') },
   },
+  getProviderCapacity: {
+    summary: 'The provider queue',
+    description:
+      "The provider account's concurrency limit (configured or learned), the slots in use, and how many generations wait for one. The same for every API key: the provider account is shared.",
+    responses: { 200: { description: 'The provider queue now.', content: jsonContent(ref('ProviderCapacity')) } },
+  },
   redeliverWebhook: {
     summary: 'Deliver the webhook again, or retry it now',
     description:
@@ -205,6 +211,7 @@ function buildDocument(): Json {
         GenerationPage: responseSchema(generationPageSchema),
         Error: responseSchema(errorBodySchema),
         Health: responseSchema(healthSchema),
+        ProviderCapacity: responseSchema(capacitySchema),
       },
     },
   };

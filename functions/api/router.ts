@@ -17,6 +17,8 @@ export interface RouterDeps {
   authenticate: Authenticate;
   rateLimiter: Pick<RateLimiter, 'take'>;
   generations: GenerationRoutes;
+  /** The provider queue as it is now (GET /v2/provider/capacity). */
+  capacity: () => Promise<unknown>;
   /** The OpenAPI document served at /openapi.json. */
   openApiDocument: () => unknown;
   logger: Logger;
@@ -38,7 +40,8 @@ export type OperationId =
   | 'cancelGeneration'
   | 'redeliverWebhook'
   | 'createGenerationLegacy'
-  | 'getGenerationLegacy';
+  | 'getGenerationLegacy'
+  | 'getProviderCapacity';
 
 interface RouteBase {
   method: 'GET' | 'POST' | 'DELETE';
@@ -116,6 +119,7 @@ export const ROUTES: readonly Route[] = [
   },
   { method: 'POST', path: '/v2/generate/video/kling/generation', operationId: 'createGenerationLegacy', answer: createGeneration },
   { method: 'GET', path: '/v2/generate/video/kling/generation', operationId: 'getGenerationLegacy', answer: getByQuery },
+  { method: 'GET', path: '/v2/provider/capacity', operationId: 'getProviderCapacity', answer: async ({ deps }) => json(200, await deps.capacity()) },
 ];
 
 /** The route answering `method path` with its decoded path parameters, or null when none does. */

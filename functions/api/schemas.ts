@@ -71,6 +71,11 @@ export const generationRecordSchema: z.ZodMiniType<PublicGeneration> = z
     created_at: timestamp,
     updated_at: timestamp,
     completed_at: z.nullable(timestamp),
+    queue: z.optional(
+      z
+        .strictObject({ reason: z.literal('provider_capacity'), since: timestamp })
+        .check(z.meta({ description: 'Present only while the generation waits `queued` for a provider slot: why, and since when.' })),
+    ),
   })
   .check(z.meta({ title: 'Generation' }));
 
@@ -90,5 +95,17 @@ export const errorBodySchema = z
     }),
   })
   .check(z.meta({ title: 'Error' }));
+
+export const capacitySchema = z
+  .strictObject({
+    limit: z.int().check(z.minimum(1), z.meta({ description: 'Provider jobs allowed in flight at once: configured, or learned from 429s.' })),
+    adaptive: z.boolean().check(z.meta({ description: 'True when the limit is learned (no REELHOOK_PROVIDER_CONCURRENCY / providerConcurrency).' })),
+    in_use: z.int().check(z.minimum(0), z.meta({ description: 'Provider jobs in flight now (slots held).' })),
+    queued: z.int().check(z.minimum(0), z.meta({ description: 'Generations waiting for a slot, all API keys together.' })),
+    oldest_queued_since: z.nullable(timestamp),
+    paused_until: z.nullable(timestamp).check(z.meta({ description: "Set while the provider's last 429 Retry-After lasts: nobody is submitted before it." })),
+    rate_limited: z.int().check(z.minimum(0), z.meta({ description: '429s the provider has answered to creates, in total.' })),
+  })
+  .check(z.meta({ title: 'ProviderCapacity' }));
 
 export const healthSchema = z.strictObject({ ok: z.literal(true) }).check(z.meta({ title: 'Health' }));

@@ -4,6 +4,10 @@
  * flight, so a re-run (or a race with a cancel) keeps whichever outcome came first.
  * Then it publishes that outcome on EventBridge; a re-run publishes it again (at least
  * once), and a failed publish throws so the state machine retries the step.
+ *
+ * A failure gives back the generation's provider slot or its place in the queue, whichever
+ * it had: every failure path of a run (a provider error, TimedOut, a cancel, a crashed
+ * step, a queue timeout) passes here.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { tableName } from '#shared/runtime/config.js';
@@ -18,11 +22,14 @@ import { toPublicGeneration, type GenerationItem } from '#shared/records/record.
 import { createS3Client } from '#shared/video/s3-client.js';
 import { loadGeneration, type Notification, type RecordInput } from '#shared/workflow/steps.js';
 import { presignVideoUrl } from '#shared/video/url.js';
+import { admissionFromEnv, sampleAdmissionGauges } from '#shared/admission/from-env.js';
 
-const store = new GenerationStore(createDocumentClient(), tableName());
+const db = createDocumentClient();
+const store = new GenerationStore(db, tableName());
 const events = new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName());
 const s3 = createS3Client();
 const logger = createLogger('record');
+const admission = admissionFromEnv(db, tableName());
 
 export const handler = tracedHandler('record', async (event: RecordInput): Promise<Notification> => {
   logger.appendKeys({ generation_id: event.generation_id });
@@ -35,6 +42,8 @@ export const handler = tracedHandler('record', async (event: RecordInput): Promi
     const error = describeFailure(event.failure, item);
     logger.info('generation failed', { error_name: error.name });
     recorded = await store.markFailed(item.id, error, callbackFor(item, 'generation.failed'), at);
+    await admission.admission.release(item.id);
+    await sampleAdmissionGauges(admission);
   }
   // Counted once per generation: a re-run, or an outcome recorded first elsewhere (a cancel), wrote nothing.
   if (recorded) {

@@ -23,6 +23,8 @@ export const Env = {
   RecordTtlDays: 'REELHOOK_RECORD_TTL_DAYS',
   RateLimitPerMinute: 'REELHOOK_RATE_LIMIT_PER_MINUTE',
   CallbackPolicy: 'REELHOOK_CALLBACK_POLICY',
+  /** A fixed provider concurrency limit; unset = adaptive (functions/shared/admission/). */
+  ProviderConcurrency: 'REELHOOK_PROVIDER_CONCURRENCY',
 } as const;
 
 /** Where the copies are stored: `videos/<generation id>.mp4`, one object per generation. */
@@ -57,5 +59,15 @@ export const TimelineKey = {
   Completed: 'completed',
   Failed: 'failed',
   Notified: 'notified',
+  /** A create was sent again after one whose answer was lost (a crash): the provider may hold two jobs. */
+  SubmissionRepeated: 'submission_repeated',
 } as const;
 export type TimelineKey = (typeof TimelineKey)[keyof typeof TimelineKey];
+
+/**
+ * Step Functions' event for an execution that changed status, and the ends after which
+ * the release function gives back a provider slot the run may still hold (a stop skips
+ * every Catch state). infra routes these events in AWS; the local engine raises them.
+ */
+export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
+export const SLOT_RELEASING_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;

@@ -2,6 +2,8 @@
  * Check Status: asks the provider once and decides what the state machine does next.
  * Returns `completed` (go copy) or `pending` with the next check time; throws
  * ProviderFailed when the provider reports `error` and TimedOut past the deadline.
+ * A terminal answer gives the provider slot back (the copy needs none), before the step
+ * ends either way. A 429 is waited out as its Retry-After says, like any pending check.
  */
 import { providerBaseUrl, tableName } from '#shared/runtime/config.js';
 import { DurationHistory, estimatedDurationSeconds } from '#shared/polling/duration-history.js';
@@ -17,6 +19,9 @@ import { ProviderClient } from '#shared/provider/client.js';
 import { providerApiKey } from '#shared/provider/key.js';
 import type { GenerationItem } from '#shared/records/record.js';
 import { loadGeneration, stopIfEnded, type PollPlan, type StatusInput } from '#shared/workflow/steps.js';
+import { admissionFromEnv, sampleAdmissionGauges } from '#shared/admission/from-env.js';
+import { ProviderRateLimited } from '#shared/errors.js';
+import { recordAdmissionEvent } from '#shared/runtime/observability.js';
 
 const db = createDocumentClient();
 const store = new GenerationStore(db, tableName());
@@ -25,17 +30,31 @@ const baseUrl = providerBaseUrl();
 const bounds = pollingBoundsFromEnv();
 const waitScale = waitScaleFromEnv();
 const logger = createLogger('status');
+const admission = admissionFromEnv(db, tableName());
+
+/** The wait after a 429 that names no Retry-After. */
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 export const handler = tracedHandler('status', async (event: StatusInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
   const item = await loadGeneration(store, event.generation_id);
   stopIfEnded(item);
-  if (item.status === 'completed' || item.provider_video_url) return { ...event.poll, status: 'completed' };
+  if (item.status === 'completed' || item.provider_video_url) {
+    // A re-run after the answer was recorded: the release may not have happened yet.
+    await releaseSlot(item.id);
+    return { ...event.poll, status: 'completed' };
+  }
   const providerId = item.provider.generation_id;
   if (!providerId) throw new GenerationMissing(`generation ${item.id} has no provider id`);
 
   const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey(), waitScale });
-  const remote = await provider.getGeneration(providerId);
+  let remote;
+  try {
+    remote = await provider.getGeneration(providerId);
+  } catch (error) {
+    if (!(error instanceof ProviderRateLimited)) throw error;
+    return rateLimitedCheck(item, event.poll, error);
+  }
   recordGenerationMetric(MetricName.ProviderPolls, item.model);
   const polls = event.poll.polls + 1;
   const now = Date.now();
@@ -55,6 +74,7 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
   });
   // Every answer is recorded, so the record's provider.status says what the provider said.
   await recordPoll(decision.action === 'copy' ? decision.videoUrl : null);
+  if (decision.action === 'fail' || decision.action === 'copy') await releaseSlot(item.id);
   switch (decision.action) {
     case 'fail':
       throw decision.error === 'TimedOut' ? new TimedOut(decision.message) : new ProviderFailed(decision.message);
@@ -74,6 +94,28 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
       return planPendingCheck({ item, polls, now, waitScale, bounds, history });
   }
 });
+
+/** The provider's job has ended (or is given up): its slot goes to the next waiter. */
+async function releaseSlot(generationId: string): Promise<void> {
+  await admission.admission.release(generationId);
+  await sampleAdmissionGauges(admission);
+}
+
+/**
+ * A status check answered 429: check again after its Retry-After (a poll that did not
+ * happen is not counted), or end TimedOut once the deadline has passed.
+ */
+async function rateLimitedCheck(item: GenerationItem, poll: PollPlan, error: ProviderRateLimited): Promise<PollPlan> {
+  recordAdmissionEvent(MetricName.ProviderRateLimited);
+  const now = Date.now();
+  if (Date.parse(item.deadline_at) <= now) {
+    await releaseSlot(item.id);
+    throw new TimedOut(`the provider kept answering 429 to status checks past the generation's timeout_seconds (${item.timeout_seconds})`);
+  }
+  const waitSeconds = error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+  logger.info('status check rate limited (429); checking again later', { retry_after_seconds: waitSeconds });
+  return { ...poll, status: 'pending', wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
+}
 
 /**
  * Feeds the model's duration history, which shapes the polling schedule. A lost sample

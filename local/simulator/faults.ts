@@ -15,6 +15,7 @@
  * | `create-403`       | create       | 403 error body: the account is out of credits                   |
  * | `create-429`       | create       | 429 error body with `Retry-After: 1`                            |
  * | `create-500`       | create       | 500 error body                                                  |
+ * | `status-429`       | status check | 429 error body with `Retry-After: 1`                            |
  * | `status-502`       | status check | 502 with an HTML gateway page                                   |
  * | `status-malformed` | status check | 200 whose body is not valid JSON                                |
  * | `status-unknown`   | status check | 200 with `status: "waiting"` (a pending value outside the enum) |
@@ -36,6 +37,7 @@
 const FAULTS_BY_REQUEST = {
   create: ['create-400', 'create-403', 'create-429', 'create-500'],
   status: [
+    'status-429',
     'status-502',
     'status-malformed',
     'status-unknown',

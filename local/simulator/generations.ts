@@ -1,7 +1,9 @@
 /**
- * Simulated generations kept in memory. A generation's progress is a pure function of
- * the wall-clock time since it was created, so polling never has to drive it forward
- * and a test can reason about it from the clock alone.
+ * Simulated generations kept in memory. By default a generation's progress is a pure
+ * function of the wall-clock time since it was created, so polling never has to drive it
+ * forward and a test can reason about it from the clock alone. With `pollsToComplete`,
+ * it completes at its n-th status check instead: a job then stays unfinished until its
+ * client has seen it finish, whatever the machine's speed (what a capacity test needs).
  */
 import { randomBytes } from 'node:crypto';
 import { type FaultDirective, FaultPlan } from './faults.js';
@@ -51,9 +53,12 @@ export function creditsUsed(generation: SimulatedGeneration): number {
 export class GenerationStore {
   private readonly generations = new Map<string, SimulatedGeneration>();
 
+  private readonly polls = new Map<string, number>();
+
   constructor(
     private readonly processingMs: number,
     private readonly now: () => number = Date.now,
+    private readonly pollsToComplete?: number,
   ) {}
 
   /** Records an accepted create request with the fault directives found in its prompt. */
@@ -80,6 +85,15 @@ export class GenerationStore {
 
   /** Where the generation stands now on its fault-free timeline. */
   statusOf(generation: SimulatedGeneration): TimelineStatus {
-    return timelineStatus(this.now() - generation.createdAtMs, this.processingMs);
+    if (this.pollsToComplete === undefined) return timelineStatus(this.now() - generation.createdAtMs, this.processingMs);
+    const polls = this.polls.get(generation.id) ?? 0;
+    if (polls >= this.pollsToComplete) return 'completed';
+    return polls === 0 ? 'queued' : 'generating';
+  }
+
+  /** A status check of `generation`: counts it (a poll-counted timeline moves on), then answers its status. */
+  poll(generation: SimulatedGeneration): TimelineStatus {
+    this.polls.set(generation.id, (this.polls.get(generation.id) ?? 0) + 1);
+    return this.statusOf(generation);
   }
 }

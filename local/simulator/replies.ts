@@ -12,10 +12,13 @@ const CREATE_FAULT_REPLIES: Record<FaultOf<'create'>, (path: string) => Reply> =
       'You have run out of credits. Top up your balance to continue using the API',
       path,
     ),
-  'create-429': (path) =>
-    apiErrorReply(429, 'Too many requests, please slow down', path, { 'retry-after': '1' }),
+  'create-429': (path) => tooManyRequests(path),
   'create-500': (path) => apiErrorReply(500, 'Internal server error', path),
 };
+
+function tooManyRequests(path: string): Reply {
+  return apiErrorReply(429, 'Too many requests, please slow down', path, { 'retry-after': '1' });
+}
 
 export function createFaultReply(fault: FaultOf<'create'>, path: string): Reply {
   return CREATE_FAULT_REPLIES[fault](path);
@@ -60,8 +63,11 @@ export function statusReply(
   timeline: TimelineStatus,
   videoUrl: string,
   fault: FaultOf<'status'> | undefined,
+  path: string,
 ): Reply {
   switch (fault) {
+    case 'status-429':
+      return tooManyRequests(path);
     case 'status-502':
       return { statusCode: 502, contentType: 'text/html', body: BAD_GATEWAY_PAGE };
     case 'status-malformed':

@@ -20,6 +20,7 @@ import {
   InvalidFaultDirectiveError,
   parseFaultDirectives,
 } from './faults.js';
+import { ConcurrencyCap } from './capacity.js';
 import { GenerationStore } from './generations.js';
 import { createdReply, createFaultReply, statusReply } from './replies.js';
 import { apiErrorReply, type Reply, send } from './responses.js';
@@ -42,13 +43,19 @@ export interface ProviderSimulatorOptions {
    * when `port` is not given and that port is free. Default: nothing kept.
    */
   stateFile?: string;
+  /** Jobs the account may have unfinished at once; a create beyond it gets 429 (see capacity.ts). Default: no cap. */
+  concurrency?: number;
+  /** Complete each job at its n-th status check instead of after `processingSeconds` (see generations.ts). */
+  pollsToComplete?: number;
 }
 
 export interface ProviderSimulator {
   /** e.g. `http://127.0.0.1:12345` (no trailing slash, no `/v2`). */
   baseUrl: string;
   /** Requests received per endpoint, whatever their outcome (HEAD downloads excluded). */
-  counters: { creates: number; statusChecks: number; downloads: number };
+  counters: { creates: number; statusChecks: number; downloads: number; rejectedCreates: number };
+  /** The most jobs that were unfinished at once. */
+  peakConcurrency(): number;
   close(): Promise<void>;
 }
 
@@ -56,6 +63,8 @@ const GENERATION_PATHS = new Set(['/v2/video/generations', '/v2/generate/video/k
 const VIDEO_PATH = /^\/files\/([A-Za-z0-9_-]+)\/output\.mp4$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_PROCESSING_SECONDS = 3;
+/** What the cap's 429 asks a client to wait: about one poll of a short simulated job. */
+const CAP_RETRY_AFTER_SECONDS = 1;
 
 function checkOptions(options: ProviderSimulatorOptions): void {
   if (typeof options.apiKey !== 'string' || options.apiKey === '') {
@@ -68,6 +77,10 @@ function checkOptions(options: ProviderSimulatorOptions): void {
   const seconds = options.processingSeconds ?? DEFAULT_PROCESSING_SECONDS;
   if (!Number.isFinite(seconds) || seconds < 0) {
     throw new RangeError('processingSeconds must be a finite number of at least 0');
+  }
+  for (const name of ['concurrency', 'pollsToComplete'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new RangeError(`${name} must be an integer of at least 1`);
   }
 }
 
@@ -128,15 +141,14 @@ export async function startProviderSimulator(
 ): Promise<ProviderSimulator> {
   checkOptions(options);
   const video = await SimulatedVideo.load(options.videoSizeBytes);
-  const store = new GenerationStore(
-    (options.processingSeconds ?? DEFAULT_PROCESSING_SECONDS) * 1000,
-  );
+  const store = new GenerationStore((options.processingSeconds ?? DEFAULT_PROCESSING_SECONDS) * 1000, Date.now, options.pollsToComplete);
   const stateFile = options.stateFile === undefined ? undefined : new SimulatorStateFile(options.stateFile);
   const saved = stateFile?.load();
-  for (const record of saved?.generations ?? []) store.restore(record);
+  const cap = new ConcurrencyCap(store, options.concurrency);
+  for (const record of saved?.generations ?? []) cap.add(store.restore(record));
   const createFaults = new CreateFaultPlans();
   const keyDigest = sha256(options.apiKey);
-  const counters = { creates: 0, statusChecks: 0, downloads: 0 };
+  const counters = { creates: 0, statusChecks: 0, downloads: 0, rejectedCreates: 0 };
   let baseUrl = '';
 
   async function createReply(req: IncomingMessage, path: string): Promise<Reply> {
@@ -162,7 +174,12 @@ export async function startProviderSimulator(
     }
     const fault = createFaults.take(check.request.prompt, directives);
     if (fault !== undefined) return createFaultReply(fault, path);
+    if (!cap.hasRoom()) {
+      counters.rejectedCreates += 1;
+      return apiErrorReply(429, 'Too many concurrent generations for this account', path, { 'retry-after': String(CAP_RETRY_AFTER_SECONDS) });
+    }
     const generation = store.create(check.request, directives);
+    cap.add(generation);
     // On disk before the id is answered: a job the client knows of is never forgotten.
     const { id, model, durationSeconds, createdAtMs } = generation;
     stateFile?.recordGeneration({ id, model, durationSeconds, createdAtMs, directives });
@@ -178,7 +195,7 @@ export async function startProviderSimulator(
     if (generation === undefined) return apiErrorReply(404, `Generation ${id} not found`, path);
     const videoUrl = `${baseUrl}/files/${generation.id}/output.mp4`;
     const fault = generation.faults.take('status');
-    return statusReply(generation, store.statusOf(generation), videoUrl, fault);
+    return statusReply(generation, store.poll(generation), videoUrl, fault, path);
   }
 
   async function handleDownload(
@@ -231,6 +248,7 @@ export async function startProviderSimulator(
   return {
     baseUrl,
     counters,
+    peakConcurrency: () => cap.peak,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error === undefined ? resolve() : reject(error)));

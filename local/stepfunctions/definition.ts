@@ -74,10 +74,28 @@ export function withAwsTaskTimeouts(definition: AslDefinition): AslDefinition {
   const adapted = structuredClone(definition);
   if (adapted.TimeoutSeconds !== undefined) adapted.TimeoutSeconds = Math.min(adapted.TimeoutSeconds, MAX_TIMER_SECONDS);
   forEachState(adapted, (_name, state) => {
-    if (state.Type !== 'Task' || state.TimeoutSecondsPath !== undefined) return;
+    if (state.Type !== 'Task') return;
+    if (state.TimeoutSecondsPath !== undefined) {
+      readTimeoutFromStateInput(state);
+      return;
+    }
     state.TimeoutSeconds = Math.min(state.TimeoutSeconds ?? MAX_TIMER_SECONDS, MAX_TIMER_SECONDS);
   });
   return adapted;
+}
+
+/** Where the adapted definition hands a Task its `TimeoutSecondsPath` value. */
+export const TIMEOUT_PARAMETER = 'ReelhookTimeoutSeconds';
+
+/**
+ * AWS reads `TimeoutSecondsPath` from the state's input; the interpreter reads it from the
+ * input after `Parameters`. The path moves into a Parameters field of its own, read from
+ * the state input there, which the Lambda adapter never passes on (it sends only the Payload).
+ */
+function readTimeoutFromStateInput(state: AslState): void {
+  if (state.Parameters === undefined) return;
+  state.Parameters = { ...state.Parameters, [`${TIMEOUT_PARAMETER}.$`]: state.TimeoutSecondsPath };
+  state.TimeoutSecondsPath = `$.${TIMEOUT_PARAMETER}`;
 }
 
 /**

@@ -25,8 +25,9 @@ import {
   withPinnedExecutionContext,
 } from './definition.js';
 import { type ClosedStatus, ExecutionJournal } from './journal.js';
-import { type LocalTaskHandler, localTaskHandlers } from './lambda-tasks.js';
+import { type LocalTaskHandler, type LocalTaskOverride, localTaskHandlers, TASK_TOKEN_PLACEHOLDER } from './lambda-tasks.js';
 import { scaleRetryDelays, waitTimeOverrides } from './time-scale.js';
+import { TaskTokens } from './task-tokens.js';
 
 export type { LocalTaskHandler } from './lambda-tasks.js';
 
@@ -44,6 +45,12 @@ export interface LocalEngineOptions {
   waitScale: number;
   /** NDJSON file where executions are journaled, so that ones interrupted by a crash can be resumed. */
   journalPath: string;
+  /**
+   * Called when an execution ends (what AWS sends as an EventBridge "Step Functions
+   * Execution Status Change"), e.g. to release a provider slot a stopped run held.
+   * Errors it throws are its own: they never change the execution.
+   */
+  onExecutionEnded?: (execution: ExecutionDescription) => Promise<void> | void;
 }
 
 export type ExecutionStatus = 'RUNNING' | ClosedStatus;
@@ -122,18 +129,23 @@ export class LocalStepFunctions {
   readonly stateMachineArn: string;
   private readonly stateMachineName: string;
   private readonly executionArnPrefix: string;
-  private readonly taskHandlers: TaskHandlers;
+  private readonly taskHandlers: Record<string, LocalTaskOverride>;
   private readonly waitTimeOverrides: Record<string, number>;
   private readonly journal: ExecutionJournal;
   private readonly executions = new Map<string, ExecutionDescription>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly entries: Record<string, number> = {};
+  /** Tokens of `.waitForTaskToken` Tasks, settled through the SendTask* operations. */
+  readonly taskTokens = new TaskTokens();
   /** Task invocations running now, so that a drain can let them finish. */
   private readonly inFlightTasks = new Set<Promise<unknown>>();
   private draining = false;
   private closed = false;
 
+  private readonly onExecutionEnded: LocalEngineOptions['onExecutionEnded'];
+
   constructor(options: LocalEngineOptions) {
+    this.onExecutionEnded = options.onExecutionEnded;
     const arnParts = /^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:([^:]+)$/.exec(options.stateMachineArn);
     if (!arnParts?.[1]) throw new Error(`Not a state machine ARN: ${options.stateMachineArn}`);
     this.stateMachineArn = options.stateMachineArn;
@@ -299,6 +311,8 @@ export class LocalStepFunctions {
           [PINNED_CONTEXT_FIELDS.StartTime]: startTime,
         },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
+        // `.waitForTaskToken` Tasks swap this for a fresh token (lambda-tasks.ts).
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
       },
     });
     activeRun.abort = run.abort;
@@ -324,13 +338,17 @@ export class LocalStepFunctions {
       handlers[stateName] = (input) => {
         if (this.draining) run.detached = true;
         if (stopped.aborted || this.draining) return Promise.reject(new ExecutionStopped());
-        const invocation = Promise.resolve().then(() => handler(input));
+        const inFlight: { tracked?: Promise<unknown> } = {};
+        // A Task waiting for its token is not in flight: a drain leaves it to the next start.
+        const waiting = () => inFlight.tracked !== undefined && this.inFlightTasks.delete(inFlight.tracked);
+        const invocation = Promise.resolve().then(() => handler(input, { tokens: this.taskTokens, signal: stopped, waiting }));
         const tracked = invocation.then(
           () => undefined,
           () => undefined,
         );
+        inFlight.tracked = tracked;
         this.inFlightTasks.add(tracked);
-        void tracked.then(() => this.inFlightTasks.delete(tracked));
+        void tracked.then(waiting);
         return new Promise((resolve, reject) => {
           const onStop = () => reject(new ExecutionStopped());
           stopped.addEventListener('abort', onStop, { once: true });
@@ -356,6 +374,12 @@ export class LocalStepFunctions {
       ...(outcome.error !== undefined && { error: outcome.error }),
       ...(outcome.cause !== undefined && { cause: outcome.cause }),
     });
+    if (this.onExecutionEnded) {
+      const listener = this.onExecutionEnded;
+      void Promise.resolve()
+        .then(() => listener({ ...execution }))
+        .catch(() => undefined);
+    }
   }
 
   private async countStateEntries(events: AsyncIterable<{ type: string; state?: { name: string } }>): Promise<void> {

@@ -15,6 +15,7 @@
  */
 import type { RunOptions } from 'aws-local-stepfunctions';
 import { type AslDefinition, forEachState } from './definition.js';
+import type { TaskTokens } from './task-tokens.js';
 
 export type LocalTaskHandler = (payload: unknown) => Promise<unknown>;
 
@@ -23,6 +24,24 @@ type InterpreterTaskHandler = NonNullable<NonNullable<RunOptions['overrides']>['
 type JsonValue = Awaited<ReturnType<InterpreterTaskHandler>>;
 
 const lambdaInvokeIntegration = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
+const lambdaInvokeWaitIntegration = /^arn:aws[a-z-]*:states:::lambda:invoke\.waitForTaskToken$/;
+
+/**
+ * What the engine puts at `$$.Task.Token` (the interpreter has no task tokens): the
+ * `.waitForTaskToken` adapter swaps it for a fresh token in the payload it sends.
+ */
+export const TASK_TOKEN_PLACEHOLDER = 'reelhook-local-task-token-placeholder';
+
+/** What a `.waitForTaskToken` Task needs from its run: the token registry, the run's end, and a hook to stop counting as in flight. */
+export interface TaskWaitContext {
+  tokens: TaskTokens;
+  signal: AbortSignal;
+  /** Called once the Lambda has returned: from then on the Task only waits (a drain need not wait for it). */
+  waiting(): void;
+}
+
+/** A Task override that may wait for a token; plain Tasks ignore the second argument. */
+export type LocalTaskOverride = (input: Parameters<InterpreterTaskHandler>[0], wait?: TaskWaitContext) => JsonValue | Promise<JsonValue>;
 const lambdaFunctionArn = /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/;
 
 /** An error as the state machine sees a failed Lambda invocation. */
@@ -81,6 +100,29 @@ function lambdaInvokeAdapter(stateName: string, handlers: Record<string, LocalTa
   };
 }
 
+function withToken(value: unknown, token: string): unknown {
+  if (value === TASK_TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((entry) => withToken(entry, token));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, withToken(entry, token)]));
+  }
+  return value;
+}
+
+/** Invokes the function with a fresh token in its payload, then waits for SendTask* with that token. */
+function lambdaInvokeWaitAdapter(stateName: string, handlers: Record<string, LocalTaskHandler>): LocalTaskOverride {
+  const invoke = lambdaInvokeAdapter(stateName, handlers);
+  return async (input, wait) => {
+    if (wait === undefined) throw new Error(`Task state "${stateName}" waits for a task token, which only the engine can issue`);
+    const { token, result } = wait.tokens.issue(wait.signal);
+    // The token is settled only by a later call: until then its rejection is handled here.
+    result.catch(() => undefined);
+    await invoke(withToken(input, token) as Parameters<InterpreterTaskHandler>[0]);
+    wait.waiting();
+    return (await result) as JsonValue;
+  };
+}
+
 /**
  * One interpreter override per Task state of the definition (nested ones included).
  * Throws, naming the state, when a Task calls anything but a Lambda function with a
@@ -89,12 +131,13 @@ function lambdaInvokeAdapter(stateName: string, handlers: Record<string, LocalTa
 export function localTaskHandlers(
   definition: AslDefinition,
   handlers: Record<string, LocalTaskHandler>,
-): Record<string, InterpreterTaskHandler> {
-  const overrides: Record<string, InterpreterTaskHandler> = {};
+): Record<string, LocalTaskOverride> {
+  const overrides: Record<string, LocalTaskOverride> = {};
   forEachState(definition, (stateName, state) => {
     if (state.Type !== 'Task') return;
     const resource = String(state.Resource);
-    if (lambdaInvokeIntegration.test(resource)) {
+    const waits = lambdaInvokeWaitIntegration.test(resource);
+    if (lambdaInvokeIntegration.test(resource) || waits) {
       const functionName = state.Parameters?.FunctionName;
       const functionNameFromInput = state.Parameters?.['FunctionName.$'] !== undefined;
       if (typeof functionName === 'string' && !findHandler(functionName, handlers)) {
@@ -103,7 +146,7 @@ export function localTaskHandlers(
       if (typeof functionName !== 'string' && !functionNameFromInput) {
         throw new Error(`Task state "${stateName}" uses ${resource} without Parameters.FunctionName`);
       }
-      overrides[stateName] = lambdaInvokeAdapter(stateName, handlers);
+      overrides[stateName] = waits ? lambdaInvokeWaitAdapter(stateName, handlers) : lambdaInvokeAdapter(stateName, handlers);
       return;
     }
     const handler = lambdaFunctionArn.test(resource) ? findHandler(resource, handlers) : undefined;

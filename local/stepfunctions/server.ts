@@ -114,6 +114,25 @@ const operations: Record<string, Operation> = {
     return { stopDate: epochSeconds(stopDate) };
   },
   ListExecutions: listPage,
+  SendTaskSuccess(engine, request) {
+    const output = requiredString(request, 'output');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(output);
+    } catch {
+      throw new LocalSfnError('InvalidOutput', 'output is not valid JSON');
+    }
+    engine.taskTokens.succeed(requiredString(request, 'taskToken'), parsed);
+    return {};
+  },
+  SendTaskFailure(engine, request) {
+    engine.taskTokens.fail(requiredString(request, 'taskToken'), optionalString(request, 'error'), optionalString(request, 'cause'));
+    return {};
+  },
+  SendTaskHeartbeat(engine, request) {
+    engine.taskTokens.heartbeat(requiredString(request, 'taskToken'));
+    return {};
+  },
 };
 
 export function startLocalSfnServer(engine: LocalStepFunctions, options: { port?: number } = {}): Promise<LocalSfnServer> {

@@ -98,7 +98,7 @@ describe('execution history of the longest generation', () => {
   it('stays far below the 25,000-event limit, even with a retry on every poll', () => {
     const polls = worstCasePolls(bounds);
     const attempts = maxDeliveryAttempts();
-    const firstPart = route('Delivery Only?', 'Submit Generation', 'Wait For Provider');
+    const firstPart = route('Delivery Only?', 'Wait For Provider Slot', 'Submit Generation', 'Provider Accepted?', 'Wait For Provider');
     const completion = route('Provider Finished?', 'Copy Video', 'Record Completion', 'Notify Callback', 'Callback Settled?');
     const deliveryRetry = loopFrom('Wait For Callback Retry');
     expect(deliveryRetry).toEqual(['Wait For Callback Retry', 'Notify Callback', 'Callback Settled?']);

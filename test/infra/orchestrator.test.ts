@@ -43,6 +43,8 @@ beforeAll(() => {
     maxVideoBytes: 512 * 1024 ** 2,
     rateLimitPerMinute: 0,
     requestPrincipalArns: ['arn:aws:iam::123456789012:role/media-pipeline', 'arn:aws:iam::123456789012:role/batch-*'],
+    providerConcurrency: 12,
+    queueWaitAlarm: Duration.minutes(10),
   });
   template = Template.fromStack(stack);
   freshTemplate = Template.fromStack(fresh);
@@ -175,6 +177,30 @@ describe('options', () => {
     expect(variables('copy').REELHOOK_MAX_VIDEO_BYTES).toBe(String(512 * 1024 ** 2));
   });
 
+  it('hands the configured provider concurrency to every function that takes or gives back slots, and none by default', () => {
+    for (const name of ['api', 'admit', 'create', 'status', 'record', 'release']) expect(variables(name).REELHOOK_PROVIDER_CONCURRENCY, name).toBe('12');
+    const fresh = Object.values(freshTemplate.findResources('AWS::Lambda::Function'));
+    expect(fresh.some((fn) => 'REELHOOK_PROVIDER_CONCURRENCY' in (fn.Properties.Environment?.Variables ?? {}))).toBe(false);
+  });
+
+  it('alarms when the oldest queued generation has waited longer than queueWaitAlarm (30 minutes by default)', () => {
+    const threshold = (t: Template) =>
+      Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('QueueWaitTooLong'))?.[1].Properties as Record<string, any> | undefined;
+    expect(threshold(template)).toMatchObject({ MetricName: 'OldestQueuedSeconds', Statistic: 'Maximum', Threshold: 600 });
+    expect(threshold(freshTemplate)).toMatchObject({ Threshold: 1800 });
+  });
+
+  it('releases the slots of stopped, timed-out and failed runs from the default bus', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'default',
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: Match.anyValue(), status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+      },
+    });
+  });
+
   it('sends every alarm to the alarm action', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBeGreaterThan(0);
@@ -229,6 +255,10 @@ describe('validation', () => {
     expect(build({ requestPrincipalArns: ['123456789012'] })).toThrow(/requestPrincipalArns must hold IAM role or user ARNs/);
     expect(build({ requestPrincipalArns: ['arn:aws:sts::123456789012:assumed-role/x/y'] })).toThrow(/requestPrincipalArns/);
     expect(build({ requestPrincipalArns: ['*'] })).toThrow(/requestPrincipalArns/);
+  });
+
+  it('refuses a provider concurrency that is not a whole number of at least 1', () => {
+    for (const providerConcurrency of [0, 2.5, -1]) expect(build({ providerConcurrency }), String(providerConcurrency)).toThrow(/providerConcurrency/);
   });
 
   it('refuses a record retention that is not whole days', () => {

@@ -6,7 +6,7 @@ import { checkEventPattern, matchesEventPattern } from '../../local/event-patter
 import { createReelhookStack } from '../../local/template/synth.js';
 import { REQUEST_PRINCIPALS_CONTEXT, ReelhookStack } from '../../infra/reelhook-stack.js';
 
-const FUNCTION_NAMES = ['api', 'intake', 'create', 'status', 'copy', 'record', 'notify'] as const;
+const FUNCTION_NAMES = ['api', 'intake', 'admit', 'create', 'status', 'copy', 'record', 'notify', 'release'] as const;
 type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 interface Statement {
@@ -287,11 +287,13 @@ describe('functions', () => {
     expect(sizing).toEqual({
       api: [512, 29],
       intake: [256, 30],
+      admit: [256, 30],
       create: [256, 120],
       status: [256, 120],
       copy: [1024, 900],
       record: [256, 30],
       notify: [256, 30],
+      release: [256, 30],
     });
   });
 
@@ -375,14 +377,18 @@ describe('least privilege', () => {
   it('grants each function only the DynamoDB item actions its step uses, on the table itself', () => {
     const readWrite = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
     const readUpdate = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+    // The provider queue's waiters are put and deleted by every step that admits or releases.
+    const admission = ['dynamodb:DeleteItem', ...readWrite];
     const expected: Record<FunctionName, string[]> = {
       api: ['dynamodb:DeleteItem', ...readWrite],
       intake: readWrite,
-      create: readUpdate,
-      status: readUpdate,
+      admit: admission,
+      create: admission,
+      status: admission,
       copy: ['dynamodb:GetItem'],
-      record: readUpdate,
+      record: admission,
       notify: readUpdate,
+      release: admission,
     };
     for (const name of FUNCTION_NAMES) {
       const items = statementsFor(name, 'dynamodb').filter((statement) => !actionsOf(statement).includes('dynamodb:Query'));
@@ -391,10 +397,11 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only api and intake query, and only the by-owner index', () => {
+  it('lets only the listing and queue-keeping functions query, and only the by-owner index', () => {
+    const querying = ['api', 'intake', 'admit', 'create', 'status', 'record', 'release'];
     for (const name of FUNCTION_NAMES) {
       const queries = statementsOf(name).filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
-      if (name !== 'api' && name !== 'intake') {
+      if (!querying.includes(name)) {
         expect(queries, name).toEqual([]);
         continue;
       }
@@ -407,15 +414,18 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets api and intake start and stop executions, create only start them, the rest nothing', () => {
+  it('lets api and intake start and stop executions, create start them, the queue keepers resume tasks, the rest nothing', () => {
     const startAndControl = [
       { actions: ['states:StartExecution'], resource: statesArn(template, 'stateMachine', '') },
       { actions: ['states:StopExecution'], resource: statesArn(template, 'execution', ':*') },
     ];
+    const resume = { actions: ['states:SendTaskSuccess'], resource: statesArn(template, 'stateMachine', '') };
     for (const name of FUNCTION_NAMES) {
       const states = statementsFor(name, 'states').map(summary);
       if (name === 'api' || name === 'intake') expect(states, name).toEqual(startAndControl);
-      else if (name === 'create') expect(states, name).toEqual([startAndControl[0]]);
+      // IAM merges create's two statements on the same ARN into one.
+      else if (name === 'create') expect(states, name).toEqual([{ ...resume, actions: ['states:SendTaskSuccess', 'states:StartExecution'] }]);
+      else if (['admit', 'status', 'record', 'release'].includes(name)) expect(states, name).toEqual([resume]);
       else expect(states, name).toEqual([]);
     }
   });
@@ -460,7 +470,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the state machine invoke only the five workflow functions', () => {
+  it('lets the state machine invoke only the six workflow functions', () => {
     const [roleId] = only(
       template.findResources('AWS::IAM::Role', {
         Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'states.amazonaws.com' } }] } },
@@ -471,7 +481,7 @@ describe('least privilege', () => {
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
       .filter((statement) => actionsOf(statement).includes('lambda:InvokeFunction'));
     const invoked = new Set(JSON.stringify(invoke).match(/Orchestrator\w+Function[0-9A-F]{8}/g));
-    const expected = new Set((['create', 'status', 'copy', 'record', 'notify'] as const).map((name) => functionOf(name)[0]));
+    const expected = new Set((['admit', 'create', 'status', 'copy', 'record', 'notify'] as const).map((name) => functionOf(name)[0]));
     expect(invoked).toEqual(expected);
   });
 });
@@ -497,7 +507,7 @@ describe('state machine', () => {
 describe('event intake', () => {
   it('routes Video Generation Requested from reelhook.client on the default bus to intake, with retries and a dead-letter queue', () => {
     const [intakeId] = functionOf('intake');
-    const [, rule] = only(template.findResources('AWS::Events::Rule'), 'rule');
+    const [, rule] = only(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { 'detail-type': ['Video Generation Requested'] } } }), 'rule');
     expect(rule.Properties).toMatchObject({
       EventBusName: 'default',
       EventPattern: { source: ['reelhook.client'], 'detail-type': ['Video Generation Requested'] },
@@ -631,7 +641,7 @@ describe('monitoring', () => {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1,
     });
-    expect(alarms()).toHaveLength(4 + 1 + 2 * FUNCTION_NAMES.length + 2);
+    expect(alarms()).toHaveLength(4 + 1 + 2 * FUNCTION_NAMES.length + 3);
   });
 
   it('has no alarm action unless one is given', () => {

@@ -33,10 +33,11 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function taskResources(states: Record<string, { Type: string; Resource?: string }>): string[] {
+/** The function each Task calls: its Resource, or the FunctionName of a `lambda:invoke.waitForTaskToken` Task. */
+function taskResources(states: Record<string, { Type: string; Resource?: string; Parameters?: { FunctionName?: string } }>): string[] {
   return Object.values(states)
     .filter((state) => state.Type === 'Task')
-    .map((state) => state.Resource ?? '');
+    .map((state) => (state.Resource?.startsWith('arn:aws:states:::') ? state.Parameters?.FunctionName : state.Resource) ?? '');
 }
 
 function byEntry(name: string) {
@@ -49,7 +50,7 @@ describe('loadLocalManifest', () => {
   it('names only the returned functions as Task resources', () => {
     const arns = manifest.functions.map((fn) => fn.arn);
     const resources = taskResources(manifest.definition.States as Record<string, { Type: string; Resource?: string }>);
-    expect(resources).toHaveLength(6);
+    expect(resources).toHaveLength(7);
     for (const resource of resources) expect(arns).toContain(resource);
   });
 
@@ -59,9 +60,9 @@ describe('loadLocalManifest', () => {
     }
   });
 
-  it('lists the seven functions with entries that exist in the repository', () => {
+  it('lists the nine functions with entries that exist in the repository', () => {
     expect(manifest.functions.map((fn) => fn.entry).sort()).toEqual(
-      ['api', 'copy', 'create', 'intake', 'notify', 'record', 'status'].map((name) => `functions/${name}/handler.ts`),
+      ['admit', 'api', 'copy', 'create', 'intake', 'notify', 'record', 'release', 'status'].map((name) => `functions/${name}/handler.ts`),
     );
     for (const fn of manifest.functions) expect(existsSync(join(REPO_ROOT, fn.entry)), fn.entry).toBe(true);
   });

@@ -2,6 +2,7 @@ import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_PUBLISH_FAILED, GenerationErrorName } from '#shared/errors.js';
 import { LOCAL_NAMES } from '../../local/names.js';
+import { type AslDefinition, withAwsTaskTimeouts } from '../../local/stepfunctions/definition.js';
 import { type LocalManifest, loadLocalManifest } from '../../local/template/manifest.js';
 
 interface Retrier {
@@ -35,6 +36,7 @@ interface State {
 }
 
 const TASKS = [
+  'Wait For Provider Slot',
   'Submit Generation',
   'Check Status',
   'Copy Video',
@@ -75,12 +77,16 @@ describe('shape', () => {
     expect(state('Delivery Only?')).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.notification', IsPresent: true, Next: 'Notify Callback' }],
-      Default: 'Submit Generation',
+      Default: 'Wait For Provider Slot',
     });
     expect(Object.keys(states).sort()).toEqual(
       [
         ...TASKS,
         'Delivery Only?',
+        'Queue Timed Out',
+        'Provider Accepted?',
+        'Wait For Provider Capacity',
+        'Queue Again',
         'Wait For Provider',
         'Provider Finished?',
         'Callback Settled?',
@@ -95,7 +101,11 @@ describe('shape', () => {
   it('links the states: submit, poll until completed, copy, record, notify, settle', () => {
     const next = Object.fromEntries(Object.entries(states).map(([name, s]) => [name, s.Next]));
     expect(next).toMatchObject({
-      'Submit Generation': 'Wait For Provider',
+      'Wait For Provider Slot': 'Submit Generation',
+      'Submit Generation': 'Provider Accepted?',
+      'Wait For Provider Capacity': 'Queue Again',
+      'Queue Again': 'Wait For Provider Slot',
+      'Queue Timed Out': 'Record Failure',
       'Wait For Provider': 'Check Status',
       'Check Status': 'Provider Finished?',
       'Copy Video': 'Record Completion',
@@ -103,6 +113,11 @@ describe('shape', () => {
       'Record Failure': 'Notify Callback',
       'Notify Callback': 'Callback Settled?',
       'Wait For Callback Retry': 'Notify Callback',
+    });
+    expect(state('Provider Accepted?')).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.poll.status', StringEquals: 'busy', Next: 'Wait For Provider Capacity' }],
+      Default: 'Wait For Provider',
     });
     expect(state('Provider Finished?')).toMatchObject({
       Type: 'Choice',
@@ -230,15 +245,18 @@ describe('execution on the local engine', () => {
   type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
   function run(handlers: Record<string, Handler>) {
-    const machine = new StateMachine(manifest.definition as unknown as StateMachineDefinition);
+    // As the local engine runs it: AWS's reading of TimeoutSecondsPath (from the state input).
+    const machine = new StateMachine(withAwsTaskTimeouts(manifest.definition as unknown as AslDefinition) as unknown as StateMachineDefinition);
     const zero = (names: string[]) => Object.fromEntries(names.map((name) => [name, 0]));
     const execution = machine.run(
-      { generation_id: 'gen_test' },
+      { generation_id: 'gen_test', admission: { timeout_seconds: 600 } },
       {
+        // What Step Functions puts at $$.Task.Token for a `.waitForTaskToken` Task.
+        context: { Task: { Token: 'token_test' } },
         overrides: {
           // The stubs take the handlers' typed payloads; the engine passes plain JSON.
           taskResourceLocalHandlers: handlers as unknown as LocalHandlers,
-          waitTimeOverrides: zero(['Wait For Provider', 'Wait For Callback Retry']),
+          waitTimeOverrides: zero(['Wait For Provider', 'Wait For Callback Retry', 'Wait For Provider Capacity']),
           retryIntervalOverrides: zero(TASKS),
         },
       },
@@ -253,6 +271,7 @@ describe('execution on the local engine', () => {
     let polls = 0;
     let deliveries = 0;
     const output = (await run({
+      'Wait For Provider Slot': () => ({ admitted: true }),
       'Submit Generation': () => ({ status: 'pending', next_check_at: soon(), wait_seconds: 1, polls: 0 }),
       'Check Status': () => {
         polls += 1;
@@ -284,6 +303,7 @@ describe('execution on the local engine', () => {
   it('records a provider failure, notifies and fails with the recorded error name', async () => {
     let recorded: unknown;
     const result = run({
+      'Wait For Provider Slot': () => ({ admitted: true }),
       'Submit Generation': () => ({ status: 'pending', next_check_at: soon(), wait_seconds: 1, polls: 0 }),
       'Check Status': () => {
         throw providerError(GenerationErrorName.ProviderFailed, 'content policy');
@@ -311,5 +331,65 @@ describe('execution on the local engine', () => {
       outcome: 'error',
       failure: { Error: GenerationErrorName.ProviderFailed },
     });
+  });
+
+  const failedRecord = (input: { failure: { Error: string; Cause: string } }) => ({
+    outcome: 'error',
+    event_type: 'generation.failed',
+    webhook_id: 'msg_3',
+    error_name: input.failure.Error,
+    error_message: JSON.parse(input.failure.Cause).errorMessage,
+  });
+
+  it('queues again after a 429 for the time the create step says is left, with the task token each time', async () => {
+    const waits: unknown[] = [];
+    let submits = 0;
+    await run({
+      'Wait For Provider Slot': (input: unknown) => {
+        waits.push(input);
+        return { admitted: true };
+      },
+      'Submit Generation': () => {
+        submits += 1;
+        return submits === 1
+          ? { status: 'busy', next_check_at: soon(), wait_seconds: 5, polls: 0, queue_timeout_seconds: 590 }
+          : { status: 'pending', next_check_at: soon(), wait_seconds: 1, polls: 0 };
+      },
+      'Check Status': () => ({ status: 'completed', next_check_at: soon(), wait_seconds: 0, polls: 1 }),
+      'Copy Video': () => ({}),
+      'Record Completion': () => ({ outcome: 'completed', event_type: 'generation.completed', webhook_id: 'msg_1' }),
+      'Notify Callback': () => ({ done: true }),
+    });
+    expect(submits).toBe(2);
+    // The Task's parameters: the Lambda payload, and (local engine) the timeout read from the state input.
+    expect(waits).toEqual([
+      expect.objectContaining({ Payload: { generation_id: 'gen_test', task_token: 'token_test' }, ReelhookTimeoutSeconds: 600 }),
+      expect.objectContaining({ Payload: { generation_id: 'gen_test', task_token: 'token_test' }, ReelhookTimeoutSeconds: 590 }),
+    ]);
+    expect(state('Wait For Provider Slot')).toMatchObject({
+      Resource: expect.stringMatching(/:states:::lambda:invoke\.waitForTaskToken$/),
+      TimeoutSecondsPath: '$.admission.timeout_seconds',
+    });
+    expect(state('Queue Again')).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'generation_id.$': '$.generation_id', admission: { 'timeout_seconds.$': '$.poll.queue_timeout_seconds' } },
+    });
+  });
+
+  it('ends a generation whose wait for a slot timed out as TimedOut, through Record Failure', async () => {
+    let recorded: { failure: { Error: string; Cause: string } } | undefined;
+    const result = run({
+      'Wait For Provider Slot': () => {
+        throw providerError('States.Timeout', 'task timed out');
+      },
+      'Record Failure': (input: { failure: { Error: string; Cause: string } }) => {
+        recorded = input;
+        return failedRecord(input);
+      },
+      'Notify Callback': () => ({ done: true }),
+    });
+    await expect(result).rejects.toMatchObject({ cause: { name: GenerationErrorName.TimedOut } });
+    expect(recorded?.failure.Error).toBe(GenerationErrorName.TimedOut);
+    expect(JSON.parse(recorded!.failure.Cause).errorMessage).toMatch(/provider slot past its timeout_seconds; no provider job was made/);
   });
 });

@@ -37,8 +37,11 @@ interface FaultCase {
   /** Simulator directives put in the prompt. */
   directives: string;
   expected: Expected;
-  /** Makes the deadline pass right after acceptance (the minimum timeout_seconds is 30 s). */
-  expireDeadline?: boolean;
+  /**
+   * Makes the deadline pass (the minimum timeout_seconds is 30 s): right after acceptance,
+   * or once the provider has accepted the job.
+   */
+  expireDeadline?: 'accepted' | 'provider_accepted';
 }
 
 const COMPLETED: Expected = { status: 'completed' };
@@ -61,9 +64,16 @@ const CASES: FaultCase[] = [
     expected: COMPLETED,
   },
   {
-    title: 'create-429 (persistent): ends in ProviderUnavailable once the retries are spent',
+    // A 429 only ever queues the generation again; the deadline is what ends it.
+    title: 'create-429 (persistent): waits queued until its deadline, then ends TimedOut, never ProviderUnavailable',
     directives: '[sim:create-429]',
-    expected: { status: 'error', error: 'ProviderUnavailable', message: /429/ },
+    expected: { status: 'error', error: 'TimedOut', message: /capacity/ },
+    expireDeadline: 'accepted',
+  },
+  {
+    title: 'status-429 (persistent for a while): checks again after each Retry-After and completes, never failing',
+    directives: '[sim:status-429*6]',
+    expected: COMPLETED,
   },
   {
     title: 'create-500 (transient): retries with backoff and completes',
@@ -109,7 +119,7 @@ const CASES: FaultCase[] = [
     title: 'status-never: ends in TimedOut once the deadline passes',
     directives: '[sim:status-never]',
     expected: { status: 'error', error: 'TimedOut' },
-    expireDeadline: true,
+    expireDeadline: 'provider_accepted',
   },
   {
     title: 'status-no-url (transient): re-checks a completed answer without a URL and completes',
@@ -191,6 +201,9 @@ async function startCase(fault: FaultCase, index: number): Promise<void> {
   expect(created.status, fault.title).toBe(200);
   const id = created.json.id as string;
   generationIds.set(fault.title, id);
+  if (fault.expireDeadline === 'provider_accepted') {
+    await waitFor(async () => ((await store.get(id))?.provider.generation_id ? true : undefined), TERMINAL_TIMEOUT_MS);
+  }
   if (fault.expireDeadline) await expireDeadline(id);
 }
 

@@ -192,6 +192,7 @@ describe('a generation', () => {
       creates: before.creates + 1,
       statusChecks: before.statusChecks + 1,
       downloads: before.downloads + 1,
+      rejectedCreates: 0,
     });
   });
 });

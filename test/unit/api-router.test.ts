@@ -34,6 +34,7 @@ function router(overrides: { take?: (keyId: string) => Promise<void>; get?: () =
       authenticate: async (token) => (token === 'rk_good' ? caller : null),
       rateLimiter: { take: overrides.take ?? (async () => undefined) },
       generations,
+      capacity: async () => ({ limit: 4 }),
       openApiDocument: () => ({ openapi: '3.1.0' }),
       logger: new Logger({ logLevel: 'SILENT' }),
     }),

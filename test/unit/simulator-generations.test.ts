@@ -59,6 +59,20 @@ describe('GenerationStore', () => {
     expect(store.statusOf(generation)).toBe('completed');
   });
 
+  it('with pollsToComplete, completes at the n-th status check whatever the clock says', () => {
+    let now = 1_000_000;
+    const store = new GenerationStore(3000, () => now, 3);
+    const generation = store.create(request, []);
+    now += 86_400_000;
+    expect(store.statusOf(generation)).toBe('queued');
+    expect(store.poll(generation)).toBe('generating');
+    expect(store.poll(generation)).toBe('generating');
+    // Looking does not move it on; only status checks do.
+    expect(store.statusOf(generation)).toBe('generating');
+    expect(store.poll(generation)).toBe('completed');
+    expect(store.statusOf(generation)).toBe('completed');
+  });
+
   it('finds generations by id and nothing else', () => {
     const store = new GenerationStore(3000);
     const generation = store.create(request, []);

@@ -75,7 +75,8 @@ export class GenerationAcceptance {
       if (!stored) throw error;
     }
     try {
-      await this.executions.startOnce(id, { generation_id: id });
+      const timeoutSeconds = (stored ?? item).timeout_seconds;
+      await this.executions.startOnce(id, { generation_id: id, admission: { timeout_seconds: timeoutSeconds } });
     } catch (error) {
       // Under an Idempotency-Key the id is shared: a retry, or a concurrent request with
       // the same key whose start succeeded, carries the record on, so it stays.

@@ -228,7 +228,9 @@ export class ProviderClient {
     }
     if (status < 200 || status >= 300) {
       const { message } = describeProviderError(text);
-      throw new ProviderUnavailable(this.#sanitize(`AI/ML API ${where} answered ${status}: ${message}`));
+      throw new ProviderUnavailable(this.#sanitize(`AI/ML API ${where} answered ${status}: ${message}`), {
+        details: { statusCode: status },
+      });
     }
     try {
       return { json: JSON.parse(text), where };

@@ -14,7 +14,7 @@ import { asDocument, isConditionFailure, setExpression } from '#shared/records/d
 import { ValidationError } from '#shared/errors.js';
 import { itemSizeBytes, MAX_ITEM_BYTES, storedSizeBytes } from '#shared/records/storable.js';
 import { TableLayout } from '#shared/records/table-layout.js';
-import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type StoredVideo } from '#shared/records/record.js';
+import { generationKey, ownerIndexKey, type CallbackInfo, type DeliverySlot, type GenerationItem, type GenerationStatus, type QueueInfo, type StoredVideo } from '#shared/records/record.js';
 import { TimelineKey } from '#shared/facts.js';
 
 export class GenerationStore {
@@ -111,10 +111,51 @@ export class GenerationStore {
     return { items: page, lastKey: indexKeyOf(page[page.length - 1]!) };
   }
 
+  /** The generation waits for a provider slot (shown as `queue` while it is `queued`). */
+  markQueued(id: string, queue: QueueInfo): Promise<GenerationItem | null> {
+    return this.transition(id, ['queued'], { queue, updated_at: new Date().toISOString() });
+  }
+
+  /**
+   * A create request is about to be sent. Returns the record as it was before, so the
+   * caller sees whether an earlier request was cut off (its `submitting_since` is set).
+   */
+  async markSubmitting(id: string, at: string): Promise<GenerationItem | null> {
+    const update = setExpression({ submitting_since: at, updated_at: at }, { ':queued': 'queued' });
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: generationKey(id) },
+          ...update,
+          ExpressionAttributeNames: { ...update.ExpressionAttributeNames, '#st': 'status' },
+          ConditionExpression: 'attribute_exists(pk) AND #st = :queued',
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return Attributes as GenerationItem;
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /** The create request got an answer that made no job (a 429): nothing was cut off. */
+  clearSubmitting(id: string, queue: QueueInfo): Promise<GenerationItem | null> {
+    return this.transition(id, ['queued'], { submitting_since: null, queue, updated_at: new Date().toISOString() });
+  }
+
+  /** A create was sent again after one that was cut off: the record says so. */
+  markSubmissionRepeated(id: string, at: string): Promise<GenerationItem | null> {
+    return this.transition(id, ['queued'], { [`timeline.${TimelineKey.SubmissionRepeated}`]: at });
+  }
+
   /** The provider accepted the job: its id is stored the moment it is known. */
   markProviderAccepted(id: string, providerId: string, providerStatus: string, at: string): Promise<GenerationItem | null> {
     return this.transition(id, ['queued'], {
       status: 'generating',
+      queue: null,
+      submitting_since: null,
       provider: { generation_id: providerId, status: providerStatus },
       [`timeline.${TimelineKey.ProviderAccepted}`]: at,
       updated_at: at,

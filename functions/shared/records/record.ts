@@ -103,6 +103,19 @@ export interface GenerationItem {
   gsi1sk: string;
   /** Epoch seconds after which the record is gone (DynamoDB TTL); absent when records are kept. */
   expires_at?: number;
+  /** While the generation waits for provider capacity (docs/api.md); null or absent otherwise. */
+  queue?: QueueInfo | null;
+  /**
+   * When a create request was sent whose answer is not recorded yet. Found set by a re-run,
+   * it means the earlier request was cut off and the provider may have made a job.
+   */
+  submitting_since?: string | null;
+}
+
+/** Why and since when a generation waits `queued`. */
+export interface QueueInfo {
+  reason: 'provider_capacity';
+  since: string;
 }
 
 export interface PublicVideo {
@@ -180,6 +193,8 @@ export interface PublicGeneration {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  /** Only while it waits for provider capacity. */
+  queue?: QueueInfo;
 }
 
 /** The caller's view: our copy's download URL instead of S3 internals, no tenant or bookkeeping fields. */
@@ -217,6 +232,7 @@ export function toPublicGeneration(item: GenerationItem, videoUrl: string | null
     created_at: item.created_at,
     updated_at: item.updated_at,
     completed_at: item.completed_at,
+    ...(item.queue && item.status === 'queued' ? { queue: item.queue } : {}),
   };
 }
 

@@ -34,6 +34,18 @@ export const MetricName = {
   CallbackAttempts: 'CallbackAttempts',
   /** One webhook delivery attempt that got no 2xx in time (notify); dimension `service` only. */
   CallbackFailures: 'CallbackFailures',
+  /** Provider slots held, sampled at every admission change; dimension `service` only. */
+  ProviderSlotsInUse: 'ProviderSlotsInUse',
+  /** The provider concurrency limit in force (configured or learned), sampled likewise. */
+  ProviderConcurrencyLimit: 'ProviderConcurrencyLimit',
+  /** Generations waiting for a provider slot, sampled likewise. */
+  QueueDepth: 'QueueDepth',
+  /** Seconds the oldest waiting generation has waited, sampled likewise; the stack alarms on it. */
+  OldestQueuedSeconds: 'OldestQueuedSeconds',
+  /** One 429 the provider answered to a create or a status check. */
+  ProviderRateLimited: 'ProviderRateLimited',
+  /** A create sent again after one that was cut off (the provider may bill two jobs). */
+  SubmissionsRepeated: 'SubmissionsRepeated',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -112,6 +124,39 @@ export function recordCallbackAttempt(delivered: boolean): void {
     [MetricName.CallbackAttempts, MetricUnit.Count, 1],
     [MetricName.CallbackFailures, MetricUnit.Count, delivered ? 0 : 1],
   ]);
+}
+
+/** What admission looks like now: the gauges of the provider queue. */
+export interface AdmissionGauges {
+  inUse: number;
+  limit: number;
+  queued: number;
+  oldestQueuedSeconds: number;
+}
+
+/**
+ * Samples the provider queue's gauges (after an admission, a release or a 429).
+ *
+ * @example
+ * recordAdmissionGauges({ inUse: 3, limit: 10, queued: 40, oldestQueuedSeconds: 95 });
+ */
+export function recordAdmissionGauges(gauges: AdmissionGauges): void {
+  emit({}, [
+    [MetricName.ProviderSlotsInUse, MetricUnit.Count, gauges.inUse],
+    [MetricName.ProviderConcurrencyLimit, MetricUnit.Count, gauges.limit],
+    [MetricName.QueueDepth, MetricUnit.Count, gauges.queued],
+    [MetricName.OldestQueuedSeconds, MetricUnit.Seconds, gauges.oldestQueuedSeconds],
+  ]);
+}
+
+/**
+ * Counts one event of the provider queue: a 429, or a create sent again.
+ *
+ * @example
+ * recordAdmissionEvent(MetricName.ProviderRateLimited);
+ */
+export function recordAdmissionEvent(name: typeof MetricName.ProviderRateLimited | typeof MetricName.SubmissionsRepeated): void {
+  emit({}, [[name, MetricUnit.Count, 1]]);
 }
 
 /**

@@ -5,7 +5,7 @@
  * plus a suffix (`-started`, `-cancel`, `-redeliver-<n>`: runs that only deliver an event).
  */
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { NotifyInput, StepInput } from '#shared/workflow/steps.js';
+import type { GenerationRunInput, NotifyInput } from '#shared/workflow/steps.js';
 
 const isNamed = (error: unknown, name: string): boolean => error instanceof Error && error.name === name;
 
@@ -20,7 +20,7 @@ export class GenerationExecutions {
    * input, so an existing execution of that name is this very run, started before (by
    * a concurrent or retried request), running or ended.
    */
-  async startOnce(name: string, input: StepInput | NotifyInput): Promise<void> {
+  async startOnce(name: string, input: GenerationRunInput | NotifyInput): Promise<void> {
     try {
       await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }));
     } catch (error) {

@@ -13,6 +13,11 @@ import type { GenerationItem, StoredVideo } from '#shared/records/record.js';
  */
 export const StatePath = {
   GenerationId: '$.generation_id',
+  /** How long Wait For Provider Slot may wait (the generation's remaining seconds). */
+  AdmissionTimeoutSeconds: '$.admission.timeout_seconds',
+  TaskToken: '$$.Task.Token',
+  Admitted: '$.admitted',
+  QueueTimeoutSeconds: '$.poll.queue_timeout_seconds',
   Poll: '$.poll',
   PollStatus: '$.poll.status',
   NextCheckAt: '$.poll.next_check_at',
@@ -32,15 +37,31 @@ export interface StepInput {
   generation_id: string;
 }
 
-/** Result of Submit Generation and Check Status, kept at `$.poll`. */
+/** The input of a generation's own run: Wait For Provider Slot waits at most `timeout_seconds`. */
+export interface GenerationRunInput extends StepInput {
+  admission: { timeout_seconds: number };
+}
+
+/** The payload of Wait For Provider Slot: the token that resumes it. */
+export interface AdmitInput extends StepInput {
+  task_token: string;
+}
+
+/**
+ * Result of Submit Generation and Check Status, kept at `$.poll`. `busy`: the provider
+ * answered 429 to the create; the run waits until `next_check_at` (its Retry-After) and
+ * queues again for at most `queue_timeout_seconds`.
+ */
 export interface PollPlan {
-  status: 'pending' | 'completed';
+  status: 'pending' | 'completed' | 'busy';
   polls: number;
   wait_seconds: number;
   /** Read by the Wait state's TimestampPath. */
   next_check_at: string;
   /** Checks that saw `completed` without a video URL, so far. */
   missing_url_checks?: number;
+  /** With `busy`: the generation's seconds left when it queues again. */
+  queue_timeout_seconds?: number;
 }
 
 export interface StatusInput extends StepInput {
