@@ -97,7 +97,7 @@ const ADMIT_STEP_RETRY: RetryProps = {
 };
 
 /** What a generation that never got a provider slot before its deadline reports. */
-export const QUEUE_TIMEOUT_MESSAGE = 'the generation waited for a provider slot past its timeout_seconds; no provider job was made';
+const QUEUE_TIMEOUT_MESSAGE = 'the generation waited for a provider slot past its timeout_seconds; no provider job was made';
 
 export interface ReelhookWorkflowProps {
   /** Queues the generation for a provider slot (a task-token wait). */

@@ -85,7 +85,7 @@ export function withAwsTaskTimeouts(definition: AslDefinition): AslDefinition {
 }
 
 /** Where the adapted definition hands a Task its `TimeoutSecondsPath` value. */
-export const TIMEOUT_PARAMETER = 'ReelhookTimeoutSeconds';
+const TIMEOUT_PARAMETER = 'ReelhookTimeoutSeconds';
 
 /**
  * AWS reads `TimeoutSecondsPath` from the state's input; the interpreter reads it from the

@@ -10,6 +10,7 @@
  * await engine.idle();
  * engine.describeExecution(executionArn).status; // 'SUCCEEDED'
  */
+import { LocalSfnError } from './errors.js';
 import {
   ExecutionAbortedError,
   ExecutionError,
@@ -68,13 +69,6 @@ export interface ExecutionDescription {
   cause?: string;
 }
 
-/** A failure the Step Functions API reports by this name (ExecutionDoesNotExist, …). */
-export class LocalSfnError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
 
 /** A JSON value, as the interpreter types its input. */
 type InterpreterInput = Parameters<StateMachine['run']>[0];

@@ -9,7 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from '../aws-json-protocol.js';
-import { type ExecutionDescription, type ExecutionStatus, LocalSfnError, type LocalStepFunctions } from './engine.js';
+import { type ExecutionDescription, type ExecutionStatus, type LocalStepFunctions } from './engine.js';
+import { LocalSfnError } from './errors.js';
 
 export type LocalSfnServer = AwsJsonServer;
 

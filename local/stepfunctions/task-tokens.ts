@@ -5,7 +5,7 @@
  * and dead tokens answer like AWS: InvalidToken, TaskDoesNotExist, TaskTimedOut.
  */
 import { randomBytes } from 'node:crypto';
-import { LocalSfnError } from './engine.js';
+import { LocalSfnError } from './errors.js';
 
 interface Pending {
   resolve(output: unknown): void;
@@ -15,7 +15,7 @@ interface Pending {
 }
 
 /** A Task's failure as SendTaskFailure reports it: Error and Cause reach the state's Catch. */
-export class TaskFailure extends Error {
+class TaskFailure extends Error {
   constructor(error: string, cause: string | undefined) {
     super(cause ?? '');
     this.name = error;

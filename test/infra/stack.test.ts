@@ -522,7 +522,10 @@ describe('event intake', () => {
   });
 
   it('refuses a request of any other source at the rule, however valid its api_key_id', () => {
-    const [, rule] = only(template.findResources('AWS::Events::Rule'), 'rule');
+    const [, rule] = only(
+      template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { 'detail-type': ['Video Generation Requested'] } } }),
+      'intake rule',
+    );
     const pattern: unknown = rule.Properties.EventPattern;
     checkEventPattern(pattern, 'intake rule');
     const requested = (source: string) => ({

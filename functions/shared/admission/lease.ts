@@ -6,7 +6,7 @@
 import type { GenerationItem } from '#shared/records/record.js';
 
 /** Longer than one poll interval and a status step's retries, so a live run never loses its slot. */
-export const LEASE_MARGIN_SECONDS = 15 * 60;
+const LEASE_MARGIN_SECONDS = 15 * 60;
 
 export function slotLeaseUntil(item: Pick<GenerationItem, 'deadline_at'>): number {
   return Math.floor(Date.parse(item.deadline_at) / 1000) + LEASE_MARGIN_SECONDS;

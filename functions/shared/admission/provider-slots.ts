@@ -25,7 +25,7 @@ import { Env } from '#shared/facts.js';
 
 export const SLOTS_KEY = 'PROVIDER#slots';
 export const ADAPTIVE_START = 4;
-export const ADAPTIVE_MAX = 100;
+const ADAPTIVE_MAX = 100;
 /** After the first 429, saturated accepts between two probes of one more slot. */
 export const ADAPTIVE_GROWTH_EVERY = 20;
 

@@ -16,7 +16,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { isConditionFailure } from '#shared/records/dynamo.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 
-export const DIRECTORY_KEY = 'PROVIDER#queues';
+const DIRECTORY_KEY = 'PROVIDER#queues';
 const waiterKey = (generationId: string) => `WAITER#${generationId}`;
 const queueKey = (owner: string) => `QUEUE#${owner}`;
 
