@@ -75,6 +75,8 @@ export interface LocalStack {
   names: LocalResourceNames;
   s3Endpoint: string;
   dynamoDbEndpoint: string;
+  /** The Step Functions stand-in (for the AWS CLI or SDK: `--endpoint-url`). */
+  sfnEndpoint: string;
   /** The EventBridge stand-in: its endpoint, and how routed events (Video Generation Requested) ended. */
   eventBus: LocalEventBridge;
   /** Where every event put on the bus is appended, one JSON line each. */
@@ -221,7 +223,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const resumed = await engine.resumeInterrupted();
     // Lets `reelhook keys` reach this stack's DynamoDB while the data folder is locked by it.
     const endpointsFile = join(dataDir, ENDPOINTS_FILE);
-    await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, tableName: LOCAL_NAMES.tableName }));
+    await writeFile(
+      endpointsFile,
+      JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, sfnEndpoint: sfn.endpoint, tableName: LOCAL_NAMES.tableName }),
+    );
     cleanups.push(() => rm(endpointsFile, { force: true }));
     return {
       url: api.url,
@@ -235,6 +240,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       names: LOCAL_NAMES,
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
+      sfnEndpoint: sfn.endpoint,
       eventBus,
       eventsFile,
       resumed,
