@@ -75,6 +75,8 @@ export function withLambdaTimeout(handler: LambdaHandler, fn: LambdaFunctionConf
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new LambdaTimedOut(requestId, fn.timeoutSeconds)), timeoutMs);
+      // The deadline alone must not keep a stopping process alive (up to 15 minutes).
+      timer.unref();
     });
     // An abandoned invocation's late failure is nobody's to handle.
     running.catch(() => undefined);

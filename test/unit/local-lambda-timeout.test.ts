@@ -74,4 +74,25 @@ describe('withLambdaTimeout', () => {
       rmSync(workDir, { recursive: true, force: true });
     }
   });
+
+  it('logs a Task that its own TimeoutSeconds ends as LambdaFunctionTimedOut with States.Timeout, unlike a function timeout', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'reelhook-task-timeout-'));
+    const engine = new LocalStepFunctions({
+      definition: { StartAt: 'Slow', States: { Slow: { Type: 'Task', Resource: ARN, TimeoutSeconds: 1, End: true } } },
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:TaskTimeouts',
+      lambdaHandlers: { [ARN]: withLambdaTimeout(() => new Promise(() => undefined), fn(30)) },
+      waitScale: 0,
+      journalPath: join(workDir, 'journal.ndjson'),
+    });
+    try {
+      const { executionArn } = engine.startExecution('task-timeout', '{}');
+      await engine.idle();
+      expect(engine.describeExecution(executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+      const types = engine.executionHistory(executionArn).map((event) => event.type);
+      expect(types).toEqual(['ExecutionStarted', 'TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionTimedOut', 'ExecutionFailed']);
+    } finally {
+      await engine.close();
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  });
 });
