@@ -226,6 +226,8 @@ export class RunRecorder {
   /** The attempt of each Task state now running, so that a timeout the interpreter raises is logged on it. */
   private readonly running = new Map<string, TaskAttempt>();
   private done = false;
+  /** The last state output and its JSON: the interpreter hands that same value to the next state as its input. */
+  private lastOutput: { value: unknown; json: string } | undefined;
 
   constructor(private readonly options: RunRecorderOptions) {}
 
@@ -264,8 +266,9 @@ export class RunRecorder {
     switch (event.type) {
       case 'StateEntered': {
         this.options.onStateEntered?.(event.state.name);
+        const input = this.lastOutput?.value === event.state.input ? this.lastOutput.json : JSON.stringify(event.state.input ?? null);
         history.add(`${event.state.type}StateEntered`, {
-          stateEnteredEventDetails: { name: event.state.name, input: JSON.stringify(event.state.input ?? null), inputDetails: notTruncated },
+          stateEnteredEventDetails: { name: event.state.name, input, inputDetails: notTruncated },
         });
         this.announceAttempt(event.state.name);
         return;
@@ -279,6 +282,7 @@ export class RunRecorder {
         return;
       case 'StateExited': {
         const output = JSON.stringify(event.state.output ?? null);
+        this.lastOutput = { value: event.state.output, json: output };
         if (payloadBytes(output) > PAYLOAD_LIMIT_BYTES) {
           this.options.fail({
             error: 'States.DataLimitExceeded',
