@@ -26,6 +26,7 @@ import { startLocalEventBridge, type LocalBusRule, type LocalEventBridge } from 
 import { startLocalS3 } from './s3.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
+import { type LambdaHandler, withLambdaTimeout } from './stepfunctions/lambda-timeout.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
 import type { LocalResourceNames } from './template/intrinsics.js';
@@ -61,6 +62,12 @@ export interface LocalStackOptions {
   callbackPolicy?: CallbackPolicy;
   /** Powertools log level of the handlers (default WARN). */
   logLevel?: string;
+  /**
+   * Seconds a function may run before Lambda's timeout ends it, per handler entry
+   * (`functions/copy/handler.ts`), instead of the template's Timeout: lets a test reach a
+   * timeout without waiting minutes for it.
+   */
+  functionTimeoutSeconds?: Record<string, number>;
 }
 
 export interface LocalStack {
@@ -75,6 +82,8 @@ export interface LocalStack {
   names: LocalResourceNames;
   s3Endpoint: string;
   dynamoDbEndpoint: string;
+  /** The Step Functions stand-in (for the AWS CLI or SDK: `--endpoint-url`). */
+  sfnEndpoint: string;
   /** The EventBridge stand-in: its endpoint, and how events its rules routed (Video Generation Requested) ended. */
   eventBus: LocalEventBridge;
   /** Where every event put on the bus is appended, one JSON line each. */
@@ -137,7 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const template = await loadTemplate();
-    const manifest = resolveLocalManifest(template, LOCAL_NAMES);
+    const manifest = withTimeouts(resolveLocalManifest(template, LOCAL_NAMES), options.functionTimeoutSeconds ?? {});
     // Off unless asked for: local clients (tests, dashboards) poll far faster than the deployed default allows.
     const rateLimitPerMinute = process.env[Env.RateLimitPerMinute] ?? '0';
     // Chosen before the functions' variables are merged in: the deployed value (public) is not local mode's.
@@ -219,7 +228,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const resumed = await engine.resumeInterrupted();
     // Lets `reelhook keys` reach this stack's DynamoDB while the data folder is locked by it.
     const endpointsFile = join(dataDir, ENDPOINTS_FILE);
-    await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, tableName: LOCAL_NAMES.tableName }));
+    await writeFile(
+      endpointsFile,
+      JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, sfnEndpoint: sfn.endpoint, tableName: LOCAL_NAMES.tableName }),
+    );
     cleanups.push(() => rm(endpointsFile, { force: true }));
     return {
       url: api.url,
@@ -233,6 +245,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       names: LOCAL_NAMES,
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
+      sfnEndpoint: sfn.endpoint,
       eventBus,
       eventsFile,
       resumed,
@@ -283,31 +296,24 @@ function functionEnvironment(functions: readonly LocalFunction[]): Record<string
   return merged;
 }
 
-/** Runs a handler the way Lambda does: JSON in, JSON out, nothing shared by reference. */
-async function importHandler(fn: LocalFunction): Promise<(payload: unknown) => Promise<unknown>> {
-  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as {
-    handler?: (event: unknown, context: unknown) => Promise<unknown>;
-  };
-  const handler = module.handler;
-  if (typeof handler !== 'function') throw new Error(`${fn.entry} does not export a handler`);
-  const context = lambdaContext(fn);
-  return async (payload) => {
-    const result = await handler(JSON.parse(JSON.stringify(payload ?? null)), context);
-    return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
-  };
+/** The manifest with some functions' timeouts replaced (see LocalStackOptions.functionTimeoutSeconds). */
+function withTimeouts(manifest: LocalManifest, timeouts: Record<string, number>): LocalManifest {
+  for (const entry of Object.keys(timeouts)) {
+    if (!manifest.functions.some((fn) => fn.entry === entry)) throw new Error(`functionTimeoutSeconds names ${entry}, which is no function's entry`);
+  }
+  const adjust = (fn: LocalFunction): LocalFunction => ({ ...fn, timeoutSeconds: timeouts[fn.entry] ?? fn.timeoutSeconds });
+  return { ...manifest, functions: manifest.functions.map(adjust), apiFunction: adjust(manifest.apiFunction) };
 }
 
-function lambdaContext(fn: LocalFunction): Record<string, unknown> {
-  return {
-    functionName: fn.logicalId,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: fn.arn,
-    memoryLimitInMB: String(fn.memoryMb),
-    awsRequestId: 'local',
-    logGroupName: `/aws/lambda/${fn.logicalId}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => fn.timeoutSeconds * 1000,
+/** Runs a handler the way Lambda does: JSON in, JSON out, nothing shared by reference, ended at the function's timeout. */
+async function importHandler(fn: LocalFunction): Promise<(payload: unknown) => Promise<unknown>> {
+  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as { handler?: LambdaHandler };
+  const handler = module.handler;
+  if (typeof handler !== 'function') throw new Error(`${fn.entry} does not export a handler`);
+  const invoke = withLambdaTimeout(handler, { name: fn.logicalId, arn: fn.arn, timeoutSeconds: fn.timeoutSeconds, memoryMb: fn.memoryMb });
+  return async (payload) => {
+    const result = await invoke(JSON.parse(JSON.stringify(payload ?? null)));
+    return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
   };
 }
 

@@ -22,15 +22,28 @@ import {
 import {
   PINNED_CONTEXT_FIELDS,
   asAslDefinition,
+  forEachState,
   withAwsTaskTimeouts,
   withPinnedExecutionContext,
 } from './definition.js';
+import {
+  ExecutionHistory,
+  type ExecutionFailure,
+  HISTORY_LIMIT_FAILURE,
+  type HistoryEvent,
+  PAYLOAD_LIMIT_BYTES,
+  payloadBytes,
+  RunRecorder,
+  TaskAttempt,
+  type TaskResource,
+} from './history.js';
 import { type ClosedStatus, ExecutionJournal } from './journal.js';
 import { type LocalTaskHandler, type LocalTaskOverride, localTaskHandlers, TASK_TOKEN_PLACEHOLDER } from './lambda-tasks.js';
 import { scaleRetryDelays, waitTimeOverrides } from './time-scale.js';
 import { TaskTokens } from './task-tokens.js';
 
 export type { LocalTaskHandler } from './lambda-tasks.js';
+export type { HistoryEvent } from './history.js';
 
 export interface LocalEngineOptions {
   /** ASL definition object (already resolved: plain strings, no CloudFormation tokens). */
@@ -102,6 +115,12 @@ interface Outcome {
   cause?: string;
 }
 
+/**
+ * Full histories kept in memory (each holds every state's input and output); older ended
+ * executions keep their description and show only their start and end.
+ */
+const RETAINED_HISTORIES = 1_000;
+
 /** AWS's rule for execution names: 1–80 characters, none of these. */
 const invalidNameCharacters = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]/u;
 
@@ -129,6 +148,13 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, ExecutionDescription>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly entries: Record<string, number> = {};
+  /** Histories of this process's runs; a restored execution has none (see executionHistory). */
+  private readonly histories = new Map<string, ExecutionHistory>();
+  private readonly taskResources = new Map<string, TaskResource>();
+  /** The definition as given (before local adaptations), which DescribeStateMachine returns. */
+  readonly definition: string;
+  readonly roleArn: string;
+  readonly creationDate = new Date();
   /** Tokens of `.waitForTaskToken` Tasks, settled through the SendTask* operations. */
   readonly taskTokens = new TaskTokens();
   /** Task invocations running now, so that a drain can let them finish. */
@@ -146,9 +172,20 @@ export class LocalStepFunctions {
     this.stateMachineName = arnParts[1];
     this.executionArnPrefix = `${options.stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
 
-    const definition = withPinnedExecutionContext(
-      withAwsTaskTimeouts(scaleRetryDelays(asAslDefinition(options.definition), options.waitScale)),
-    );
+    this.definition = JSON.stringify(options.definition);
+    const [, , , region = '', accountId = ''] = options.stateMachineArn.split(':');
+    this.roleArn = `arn:aws:iam::${accountId}:role/${this.stateMachineName}-local`;
+    const asDefined = asAslDefinition(options.definition);
+    forEachState(asDefined, (stateName, state) => {
+      if (state.Type !== 'Task') return;
+      this.taskResources.set(stateName, {
+        resource: String(state.Resource),
+        region,
+        ...(typeof state.TimeoutSeconds === 'number' && { timeoutSeconds: state.TimeoutSeconds }),
+        ...(typeof state.HeartbeatSeconds === 'number' && { heartbeatSeconds: state.HeartbeatSeconds }),
+      });
+    });
+    const definition = withPinnedExecutionContext(withAwsTaskTimeouts(scaleRetryDelays(asDefined, options.waitScale)));
     this.taskHandlers = localTaskHandlers(definition, options.lambdaHandlers);
     this.waitTimeOverrides = waitTimeOverrides(definition, options.waitScale);
     // Validates the definition (slow: once per engine).
@@ -194,6 +231,21 @@ export class LocalStepFunctions {
 
   describeExecution(executionArn: string): ExecutionDescription {
     return { ...this.existing(executionArn) };
+  }
+
+  /**
+   * The execution's history events, oldest first. An execution this process did not run
+   * (restored from the journal) or one of the oldest ones (see {@link RETAINED_HISTORIES})
+   * shows only its start and its end.
+   */
+  executionHistory(executionArn: string): HistoryEvent[] {
+    const execution = this.existing(executionArn);
+    const history = this.histories.get(executionArn);
+    if (history) return [...history.events];
+    const summary = new ExecutionHistory(() => undefined);
+    summary.started(execution.input, this.roleArn, execution.startDate);
+    if (execution.status !== 'RUNNING') summary.end({ ...execution, status: execution.status }, execution.stopDate);
+    return summary.events;
   }
 
   stopExecution(executionArn: string, error?: string, cause?: string): { stopDate: Date } {
@@ -290,9 +342,20 @@ export class LocalStepFunctions {
     const startTime = execution.startDate.toISOString();
     const stopped = new AbortController();
     const activeRun: ActiveRun = { abort: () => undefined, settled: Promise.resolve(), detached: false };
+    // A resumed execution runs again from its start, so its history starts afresh too.
+    const history = new ExecutionHistory(() => this.fail(execution, HISTORY_LIMIT_FAILURE));
+    history.started(execution.input, this.roleArn, execution.startDate);
+    this.keepHistory(execution.executionArn, history);
+    const recorder = new RunRecorder({
+      history,
+      fail: (failure) => this.fail(execution, failure),
+      onStateEntered: (stateName) => {
+        this.entries[stateName] = (this.entries[stateName] ?? 0) + 1;
+      },
+    });
     const run = this.stateMachine.run(input, {
       overrides: {
-        taskResourceLocalHandlers: this.taskHandlersFor(activeRun, stopped.signal),
+        taskResourceLocalHandlers: this.taskHandlersFor({ run: activeRun, stopped: stopped.signal, execution, history, recorder }),
         waitTimeOverrides: this.waitTimeOverrides,
       },
       context: {
@@ -314,28 +377,62 @@ export class LocalStepFunctions {
       .then((output) => ({ status: 'SUCCEEDED' as const, output: JSON.stringify(output) }), outcomeOfFailure)
       // Once the execution has ended (stopped, timed out, failed), settle any Task still awaited.
       .finally(() => stopped.abort());
-    activeRun.settled = Promise.all([recordOutcome, this.countStateEntries(run.eventLogs)]).then(([outcome]) => {
+    activeRun.settled = Promise.all([recordOutcome, recorder.consume(run.eventLogs)]).then(([outcome]) => {
       if (!activeRun.detached && execution.status === 'RUNNING') this.end(execution, outcome);
       this.active.delete(execution.executionArn);
     });
     this.active.set(execution.executionArn, activeRun);
   }
 
+  /** Ends a running execution as FAILED for a limit it broke (AWS's terminal errors, which no Catch sees). */
+  private fail(execution: ExecutionDescription, failure: ExecutionFailure): void {
+    if (execution.status !== 'RUNNING') return;
+    this.end(execution, { status: 'FAILED', ...failure });
+    this.active.get(execution.executionArn)?.abort();
+  }
+
   /**
-   * The Task handlers of one run. They give up once `stopped` aborts and run nothing after;
-   * while the engine drains they start nothing and leave the run unended (detached); and
-   * each invocation is tracked in flight until it settles.
+   * The Task handlers of one run. Each attempt first waits until the history holds its
+   * state's entry (so a limit broken before it has ended the execution), gives up once
+   * `stopped` aborts and runs nothing after; while the engine drains they start nothing and
+   * leave the run unended (detached); and each invocation is tracked in flight until it settles.
    */
-  private taskHandlersFor(run: ActiveRun, stopped: AbortSignal): TaskHandlers {
+  private taskHandlersFor(of: {
+    run: ActiveRun;
+    stopped: AbortSignal;
+    execution: ExecutionDescription;
+    history: ExecutionHistory;
+    recorder: RunRecorder;
+  }): TaskHandlers {
+    const { run, stopped, execution, history, recorder } = of;
     const handlers: TaskHandlers = {};
+    const attempts = new Map<string, number>();
     for (const [stateName, handler] of Object.entries(this.taskHandlers)) {
-      handlers[stateName] = (input) => {
+      const resource = this.taskResources.get(stateName);
+      if (!resource) throw new Error(`Task state "${stateName}" is not in the definition`);
+      handlers[stateName] = async (input) => {
+        const number = (attempts.get(stateName) ?? 0) + 1;
+        attempts.set(stateName, number);
+        await recorder.attemptRecorded(stateName, number);
         if (this.draining) run.detached = true;
-        if (stopped.aborted || this.draining) return Promise.reject(new ExecutionStopped());
+        const ended = () => stopped.aborted || this.draining || this.closed || run.detached || execution.status !== 'RUNNING';
+        if (ended()) throw new ExecutionStopped();
+        if (payloadBytes(JSON.stringify(input ?? null)) > PAYLOAD_LIMIT_BYTES) {
+          this.fail(execution, { error: 'States.DataLimitExceeded', cause: `The input of state '${stateName}' after Parameters exceeds ${PAYLOAD_LIMIT_BYTES} bytes.` });
+          throw new ExecutionStopped();
+        }
+        const attempt = new TaskAttempt(history, resource);
+        // A full history has failed the execution instead of recording these.
+        if (!attempt.start(input) || ended()) throw new ExecutionStopped();
+        recorder.track(stateName, attempt);
         const inFlight: { tracked?: Promise<unknown> } = {};
         // A Task waiting for its token is not in flight: a drain leaves it to the next start.
         const waiting = () => inFlight.tracked !== undefined && this.inFlightTasks.delete(inFlight.tracked);
-        const invocation = Promise.resolve().then(() => handler(input, { tokens: this.taskTokens, signal: stopped, waiting }));
+        const submitted = (response: unknown) => {
+          attempt.submitted(response);
+          waiting();
+        };
+        const invocation = Promise.resolve().then(() => handler(input, { tokens: this.taskTokens, signal: stopped, waiting: submitted }));
         const tracked = invocation.then(
           () => undefined,
           () => undefined,
@@ -346,7 +443,32 @@ export class LocalStepFunctions {
         return new Promise((resolve, reject) => {
           const onStop = () => reject(new ExecutionStopped());
           stopped.addEventListener('abort', onStop, { once: true });
-          invocation.then(resolve, reject).finally(() => stopped.removeEventListener('abort', onStop));
+          invocation
+            .then(
+              (result) => {
+                if (payloadBytes(JSON.stringify(result ?? null)) > PAYLOAD_LIMIT_BYTES) {
+                  this.fail(execution, {
+                    error: 'States.DataLimitExceeded',
+                    cause: `The state/task '${resource.resource}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+                  });
+                  throw new ExecutionStopped();
+                }
+                attempt.succeeded(result);
+                return result;
+              },
+              (error: unknown) => {
+                if (!(error instanceof ExecutionStopped)) {
+                  const named = error instanceof Error ? error : new Error(String(error));
+                  attempt.failed(named.name, typeof named.cause === 'string' ? named.cause : named.message);
+                }
+                throw error;
+              },
+            )
+            .then(resolve, reject)
+            .finally(() => {
+              recorder.untrack(stateName, attempt);
+              stopped.removeEventListener('abort', onStop);
+            });
         });
       };
     }
@@ -359,6 +481,7 @@ export class LocalStepFunctions {
     if (outcome.output !== undefined) execution.output = outcome.output;
     if (outcome.error !== undefined) execution.error = outcome.error;
     if (outcome.cause !== undefined) execution.cause = outcome.cause;
+    this.histories.get(execution.executionArn)?.end(outcome, execution.stopDate);
     this.journal.append({
       type: 'ended',
       arn: execution.executionArn,
@@ -373,14 +496,6 @@ export class LocalStepFunctions {
       void Promise.resolve()
         .then(() => listener({ ...execution }))
         .catch(() => undefined);
-    }
-  }
-
-  private async countStateEntries(events: AsyncIterable<{ type: string; state?: { name: string } }>): Promise<void> {
-    for await (const event of events) {
-      if (event.type === 'StateEntered' && event.state) {
-        this.entries[event.state.name] = (this.entries[event.state.name] ?? 0) + 1;
-      }
     }
   }
 
@@ -406,6 +521,17 @@ export class LocalStepFunctions {
       if (entry.output !== undefined) execution.output = entry.output;
       if (entry.error !== undefined) execution.error = entry.error;
       if (entry.cause !== undefined) execution.cause = entry.cause;
+    }
+  }
+
+  /** Keeps the history of a run, dropping the oldest ended ones beyond {@link RETAINED_HISTORIES}. */
+  private keepHistory(executionArn: string, history: ExecutionHistory): void {
+    this.histories.delete(executionArn);
+    this.histories.set(executionArn, history);
+    if (this.histories.size <= RETAINED_HISTORIES) return;
+    for (const [arn, kept] of this.histories) {
+      if (this.histories.size <= RETAINED_HISTORIES) break;
+      if (kept.isEnded) this.histories.delete(arn);
     }
   }
 

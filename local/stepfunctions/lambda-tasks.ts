@@ -36,8 +36,8 @@ export const TASK_TOKEN_PLACEHOLDER = 'reelhook-local-task-token-placeholder';
 export interface TaskWaitContext {
   tokens: TaskTokens;
   signal: AbortSignal;
-  /** Called once the Lambda has returned: from then on the Task only waits (a drain need not wait for it). */
-  waiting(): void;
+  /** Called with the Invoke response once the Lambda has returned: from then on the Task only waits (a drain need not wait for it). */
+  waiting(submitted?: unknown): void;
 }
 
 /** A Task override that may wait for a token; plain Tasks ignore the second argument. */
@@ -117,8 +117,8 @@ function lambdaInvokeWaitAdapter(stateName: string, handlers: Record<string, Loc
     const { token, result } = wait.tokens.issue(wait.signal);
     // The token is settled only by a later call: until then its rejection is handled here.
     result.catch(() => undefined);
-    await invoke(withToken(input, token) as Parameters<InterpreterTaskHandler>[0]);
-    wait.waiting();
+    const response = await invoke(withToken(input, token) as Parameters<InterpreterTaskHandler>[0]);
+    wait.waiting(response);
     return (await result) as JsonValue;
   };
 }

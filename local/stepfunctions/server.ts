@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from '../aws-json-protocol.js';
-import { type ExecutionDescription, type ExecutionStatus, type LocalStepFunctions } from './engine.js';
+import { type ExecutionDescription, type ExecutionStatus, type HistoryEvent, type LocalStepFunctions } from './engine.js';
 import { LocalSfnError } from './errors.js';
 
 export type LocalSfnServer = AwsJsonServer;
@@ -64,12 +64,11 @@ function describe(execution: ExecutionDescription): Record<string, unknown> {
   };
 }
 
-function listPage(engine: LocalStepFunctions, request: Request): Record<string, unknown> {
-  assertKnownStateMachine(engine, request);
-  const statusFilter = optionalString(request, 'statusFilter');
-  if (statusFilter !== undefined && !EXECUTION_STATUSES.includes(statusFilter as ExecutionStatus)) {
-    throw new LocalSfnError('ValidationException', `Unknown statusFilter: ${statusFilter}`);
-  }
+/**
+ * One page of `all` as the service pages lists: maxResults 0–1000 (0 = the default 100),
+ * and an opaque nextToken (the offset of the next page) while more remain.
+ */
+function page<T>(request: Request, all: readonly T[]): { items: T[]; nextToken?: string } {
   const maxResults = request.maxResults ?? 0;
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 0 || maxResults > MAX_PAGE_SIZE) {
     throw new LocalSfnError('ValidationException', `maxResults must be an integer from 0 to ${MAX_PAGE_SIZE}`);
@@ -77,12 +76,43 @@ function listPage(engine: LocalStepFunctions, request: Request): Record<string, 
   const nextToken = optionalString(request, 'nextToken');
   const offset = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
   if (!Number.isInteger(offset) || offset < 0) throw new LocalSfnError('InvalidToken', 'Invalid nextToken');
-
-  const all = engine.listExecutions(statusFilter as ExecutionStatus | undefined);
-  const pageSize = maxResults === 0 ? DEFAULT_PAGE_SIZE : maxResults;
-  const end = offset + pageSize;
+  const end = offset + (maxResults === 0 ? DEFAULT_PAGE_SIZE : maxResults);
   return {
-    executions: all.slice(offset, end).map((execution) => ({
+    items: all.slice(offset, end),
+    ...(end < all.length && { nextToken: Buffer.from(String(end), 'utf8').toString('base64url') }),
+  };
+}
+
+function optionalBoolean(request: Request, field: string): boolean | undefined {
+  const value = request[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new LocalSfnError('ValidationException', `${field} must be a boolean`);
+  return value;
+}
+
+/** Detail fields that carry execution data, left out when includeExecutionData is false. */
+const EXECUTION_DATA_FIELDS = new Set(['input', 'inputDetails', 'output', 'outputDetails', 'parameters']);
+
+function wireEvent(event: HistoryEvent, includeExecutionData: boolean): Record<string, unknown> {
+  const wire: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(event)) {
+    if (field === 'timestamp') wire.timestamp = epochSeconds(event.timestamp);
+    else if (!includeExecutionData && field.endsWith('EventDetails') && typeof value === 'object' && value !== null) {
+      wire[field] = Object.fromEntries(Object.entries(value).filter(([key]) => !EXECUTION_DATA_FIELDS.has(key)));
+    } else wire[field] = value;
+  }
+  return wire;
+}
+
+function listPage(engine: LocalStepFunctions, request: Request): Record<string, unknown> {
+  assertKnownStateMachine(engine, request);
+  const statusFilter = optionalString(request, 'statusFilter');
+  if (statusFilter !== undefined && !EXECUTION_STATUSES.includes(statusFilter as ExecutionStatus)) {
+    throw new LocalSfnError('ValidationException', `Unknown statusFilter: ${statusFilter}`);
+  }
+  const { items, nextToken } = page(request, engine.listExecutions(statusFilter as ExecutionStatus | undefined));
+  return {
+    executions: items.map((execution) => ({
       executionArn: execution.executionArn,
       stateMachineArn: execution.stateMachineArn,
       name: execution.name,
@@ -90,7 +120,17 @@ function listPage(engine: LocalStepFunctions, request: Request): Record<string, 
       startDate: epochSeconds(execution.startDate),
       ...(execution.stopDate && { stopDate: epochSeconds(execution.stopDate) }),
     })),
-    ...(end < all.length && { nextToken: Buffer.from(String(end), 'utf8').toString('base64url') }),
+    ...(nextToken !== undefined && { nextToken }),
+  };
+}
+
+/** The one state machine, as DescribeStateMachine and DescribeStateMachineForExecution show it. */
+function stateMachineOf(engine: LocalStepFunctions): Record<string, unknown> {
+  return {
+    stateMachineArn: engine.stateMachineArn,
+    name: engine.stateMachineArn.split(':')[6],
+    definition: engine.definition,
+    roleArn: engine.roleArn,
   };
 }
 
@@ -115,6 +155,45 @@ const operations: Record<string, Operation> = {
     return { stopDate: epochSeconds(stopDate) };
   },
   ListExecutions: listPage,
+  ListStateMachines(engine, request) {
+    const { items, nextToken } = page(request, [engine]);
+    return {
+      stateMachines: items.map((machine) => ({
+        stateMachineArn: machine.stateMachineArn,
+        name: machine.stateMachineArn.split(':')[6],
+        type: 'STANDARD',
+        creationDate: epochSeconds(machine.creationDate),
+      })),
+      ...(nextToken !== undefined && { nextToken }),
+    };
+  },
+  DescribeStateMachine(engine, request) {
+    assertKnownStateMachine(engine, request);
+    return {
+      ...stateMachineOf(engine),
+      status: 'ACTIVE',
+      type: 'STANDARD',
+      creationDate: epochSeconds(engine.creationDate),
+      loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+      tracingConfiguration: { enabled: false },
+    };
+  },
+  DescribeStateMachineForExecution(engine, request) {
+    engine.describeExecution(requiredString(request, 'executionArn'));
+    return {
+      ...stateMachineOf(engine),
+      updateDate: epochSeconds(engine.creationDate),
+      loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+      tracingConfiguration: { enabled: false },
+    };
+  },
+  GetExecutionHistory(engine, request) {
+    const events = engine.executionHistory(requiredString(request, 'executionArn'));
+    if (optionalBoolean(request, 'reverseOrder') === true) events.reverse();
+    const includeExecutionData = optionalBoolean(request, 'includeExecutionData') ?? true;
+    const { items, nextToken } = page(request, events);
+    return { events: items.map((event) => wireEvent(event, includeExecutionData)), ...(nextToken !== undefined && { nextToken }) };
+  },
   SendTaskSuccess(engine, request) {
     const output = requiredString(request, 'output');
     let parsed: unknown;
