@@ -20,7 +20,7 @@ export interface ReelhookEventIntakeProps {
   readonly handler: IFunction;
   /**
    * The IAM principals (role or user ARNs, `*` and `?` wildcards as in `ArnLike`) that may
-   * put `reelhook.client` events on the bus, i.e. start generations as any tenant.
+   * put `Video Generation Requested` events on the bus, i.e. start generations as any tenant.
    * Each still needs `events:PutEvents` on the bus in its own identity policy.
    * @default none: every request event is refused until the operator lists its senders
    */
@@ -42,7 +42,7 @@ function checkPrincipalArns(arns: readonly string[]): void {
 
 /**
  * Lets pipelines start generations with an EventBridge event: a rule on the bus for
- * detail-type `Video Generation Requested` from source `reelhook.client` invokes the
+ * detail-type `Video Generation Requested` from source `reelhook` invokes the
  * intake function. Who may put that source is the bus's resource policy: a Deny for every
  * principal but `requestPrincipalArns`, which binds inside the bus's own account too (an
  * explicit deny wins over any identity policy's allow). Nothing is lost
@@ -106,8 +106,9 @@ export class ReelhookEventIntake extends Construct {
           Action: 'events:PutEvents',
           Resource: props.eventBus.eventBusArn,
           Condition: {
-            // Any entry of the call claiming the source, since one PutEvents carries up to 10.
-            'ForAnyValue:StringEquals': { 'events:source': [REQUEST_SOURCE] },
+            // Any entry of the call that is a request (one PutEvents carries up to 10); the
+            // keys AND, so reelhook's own outgoing events under the same source pass.
+            'ForAnyValue:StringEquals': { 'events:source': [REQUEST_SOURCE], 'events:detail-type': [EventDetailType.Requested] },
             ...(principalArns.length > 0 && { ArnNotLike: { 'aws:PrincipalArn': [...principalArns] } }),
           },
         },

@@ -10,7 +10,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_RATE_LIMIT_PER_MINUTE } from '../functions/api/rate-limit.js';
-import { EVENT_SOURCE } from '#shared/events/bus.js';
+import { EVENT_SOURCE, EventDetailType } from '#shared/events/bus.js';
 import { DEFAULT_POLLING_BOUNDS, type PollingBounds } from '#shared/polling/bounds.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 import { ReelhookEventIntake } from './event-intake.js';
@@ -64,7 +64,7 @@ export interface ReelhookOrchestratorProps {
   readonly eventBus?: IEventBus;
   /**
    * Who may start generations through EventBridge: the IAM role or user ARNs allowed to put
-   * `Video Generation Requested` events (source `reelhook.client`) on `eventBus`. The bus's
+   * `Video Generation Requested` events (source `reelhook`) on `eventBus`. The bus's
    * policy denies that source to every other principal (docs/events.md).
    * @default none: event intake refuses every request until senders are listed
    */
@@ -320,8 +320,11 @@ export class ReelhookOrchestrator extends Construct {
         new PolicyStatement({
           actions: ['events:PutEvents'],
           resources: [this.eventBus.eventBusArn],
-          // Our functions can speak only as reelhook on the bus.
-          conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+          // Our functions speak only as reelhook, and only of generations' progress: never a request.
+          conditions: {
+            StringEquals: { 'events:source': EVENT_SOURCE },
+            'ForAllValues:StringEquals': { 'events:detail-type': [EventDetailType.Started, EventDetailType.Completed, EventDetailType.Failed] },
+          },
         }),
       );
     }

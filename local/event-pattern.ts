@@ -22,7 +22,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  * Throws {@link UnsupportedEventPattern} naming the path of anything outside the subset.
  *
  * @example
- * checkEventPattern({ source: ['reelhook.client'], 'detail-type': ['Video Generation Requested'] }, 'rule Intake');
+ * checkEventPattern({ source: ['reelhook'], 'detail-type': ['Video Generation Requested'] }, 'rule Intake');
  */
 export function checkEventPattern(pattern: unknown, where: string, path = ''): asserts pattern is EventPattern {
   if (!isObject(pattern) || Object.keys(pattern).length === 0) {

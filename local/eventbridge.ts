@@ -7,7 +7,7 @@
  * receives (`version`, `id`, `detail-type`, `source`, `time`, `detail`, …), and goes,
  * asynchronously, to the target of every rule whose event pattern it matches: the
  * local stack passes the synthesized template's rules (`Video Generation Requested`
- * from `reelhook.client` → intake), so an event no deployed rule matches reaches nothing.
+ * from `reelhook` → intake), so an event no deployed rule matches reaches nothing.
  *
  * @example
  * const bus = await startLocalEventBridge({ busName: 'default', logPath: '.reelhook/events.ndjson', rules: [] });

@@ -5,7 +5,7 @@
  *
  * The detail is a POST body plus `api_key_id` (the tenant the generation belongs to)
  * and optionally `idempotency_key` (requested-event.ts); only events of source
- * `reelhook.client` are taken. A rejected event throws: nothing is started, and the
+ * `reelhook` are taken. A rejected event throws: nothing is started, and the
  * error shows in the logs (and in the function's failure destination, if one is set).
  */
 import { SFNClient } from '@aws-sdk/client-sfn';

@@ -1,7 +1,7 @@
 /**
  * The app's EventBridge rules, read out of the synthesized template, so the local bus
  * routes exactly what the deployed rules route (`Video Generation Requested` from
- * `reelhook.client` → intake), not a copy of the pattern typed a second time.
+ * `reelhook` → intake), not a copy of the pattern typed a second time.
  */
 import { checkEventPattern, type EventPattern } from '../event-pattern.js';
 import { TemplateResolutionError } from './intrinsics.js';
@@ -15,8 +15,11 @@ export interface LocalEventRule {
 }
 
 /**
- * Every enabled rule with an event pattern. A target other than a function of the
- * template fails naming it: local mode would otherwise drop what AWS delivers.
+ * Every enabled rule with an event pattern for events that clients put. A target other
+ * than a function of the template fails naming it: local mode would otherwise drop what
+ * AWS delivers. Rules for AWS services' own events (sources `aws.*`, such as Step
+ * Functions' execution status changes) are left out: locally the engine hands those to
+ * their function itself (local/slot-release.ts), and no client may put an `aws.*` source.
  */
 export function eventRulesOf(template: CfnTemplate): LocalEventRule[] {
   const rules: LocalEventRule[] = [];
@@ -24,6 +27,7 @@ export function eventRulesOf(template: CfnTemplate): LocalEventRule[] {
     if (resource.Type !== 'AWS::Events::Rule') continue;
     const { EventPattern: pattern, State: state, Targets: targets } = resource.Properties ?? {};
     if (pattern === undefined || (state !== undefined && state !== 'ENABLED')) continue;
+    if (isAwsServiceRule(pattern)) continue;
     checkEventPattern(pattern, `rule ${logicalId}`);
     const functionLogicalIds = (Array.isArray(targets) ? targets : []).map((target: unknown) => {
       const arn = (target as { Arn?: unknown } | null)?.Arn;
@@ -36,4 +40,10 @@ export function eventRulesOf(template: CfnTemplate): LocalEventRule[] {
     rules.push({ logicalId, pattern, functionLogicalIds });
   }
   return rules;
+}
+
+/** A pattern that matches only events of AWS services (every `source` value `aws.…`). */
+function isAwsServiceRule(pattern: unknown): boolean {
+  const sources = (pattern as { source?: unknown } | null)?.source;
+  return Array.isArray(sources) && sources.length > 0 && sources.every((source) => typeof source === 'string' && source.startsWith('aws.'));
 }

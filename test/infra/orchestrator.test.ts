@@ -91,7 +91,7 @@ describe('brought resources', () => {
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
-      EventPattern: { source: ['reelhook.client'], 'detail-type': ['Video Generation Requested'] },
+      EventPattern: { source: ['reelhook'], 'detail-type': ['Video Generation Requested'] },
     });
   });
 
@@ -140,7 +140,7 @@ describe('options', () => {
         Action: 'events:PutEvents',
         Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
         Condition: {
-          'ForAnyValue:StringEquals': { 'events:source': ['reelhook.client'] },
+          'ForAnyValue:StringEquals': { 'events:source': ['reelhook'], 'events:detail-type': ['Video Generation Requested'] },
           ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::123456789012:role/media-pipeline', 'arn:aws:iam::123456789012:role/batch-*'] },
         },
       },
@@ -162,7 +162,10 @@ describe('options', () => {
             Effect: 'Allow',
             Action: 'events:PutEvents',
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
-            Condition: { StringEquals: { 'events:source': 'reelhook' } },
+            Condition: {
+            StringEquals: { 'events:source': 'reelhook' },
+            'ForAllValues:StringEquals': { 'events:detail-type': ['Video Generation Started', 'Video Generation Completed', 'Video Generation Failed'] },
+          },
           },
         ]),
       },

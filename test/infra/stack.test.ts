@@ -443,7 +443,10 @@ describe('least privilege', () => {
               ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
             ],
           },
-          Condition: { StringEquals: { 'events:source': 'reelhook' } },
+          Condition: {
+            StringEquals: { 'events:source': 'reelhook' },
+            'ForAllValues:StringEquals': { 'events:detail-type': ['Video Generation Started', 'Video Generation Completed', 'Video Generation Failed'] },
+          },
         },
       ]);
     }
@@ -505,12 +508,12 @@ describe('state machine', () => {
 });
 
 describe('event intake', () => {
-  it('routes Video Generation Requested from reelhook.client on the default bus to intake, with retries and a dead-letter queue', () => {
+  it('routes Video Generation Requested from reelhook on the default bus to intake, with retries and a dead-letter queue', () => {
     const [intakeId] = functionOf('intake');
     const [, rule] = only(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { 'detail-type': ['Video Generation Requested'] } } }), 'rule');
     expect(rule.Properties).toMatchObject({
       EventBusName: 'default',
-      EventPattern: { source: ['reelhook.client'], 'detail-type': ['Video Generation Requested'] },
+      EventPattern: { source: ['reelhook'], 'detail-type': ['Video Generation Requested'] },
       Targets: [
         {
           Arn: { 'Fn::GetAtt': [intakeId, 'Arn'] },
@@ -536,13 +539,13 @@ describe('event intake', () => {
       account: '123456789012',
       detail: { api_key_id: 'key_known', model: 'kling-video/v1.6/standard/text-to-video', prompt: 'A fox' },
     });
-    expect(matchesEventPattern(pattern, requested('reelhook.client'))).toBe(true);
-    for (const source of ['my.pipeline', 'reelhook', 'aws.events', 'reelhook.client.other']) {
+    expect(matchesEventPattern(pattern, requested('reelhook'))).toBe(true);
+    for (const source of ['my.pipeline', 'reelhook.client', 'aws.events', 'reelhook.other']) {
       expect(matchesEventPattern(pattern, requested(source)), source).toBe(false);
     }
   });
 
-  it('denies every principal putting reelhook.client events on the bus until senders are listed', () => {
+  it('denies every principal putting requests on the bus until senders are listed', () => {
     const [, policy] = only(template.findResources('AWS::Events::EventBusPolicy'), 'bus policy');
     expect(policy.Properties).toMatchObject({
       EventBusName: 'default',
@@ -551,7 +554,7 @@ describe('event intake', () => {
         Effect: 'Deny',
         Principal: '*',
         Action: 'events:PutEvents',
-        Condition: { 'ForAnyValue:StringEquals': { 'events:source': ['reelhook.client'] } },
+        Condition: { 'ForAnyValue:StringEquals': { 'events:source': ['reelhook'], 'events:detail-type': ['Video Generation Requested'] } },
       },
     });
     expect(policy.Properties.Statement.Condition).not.toHaveProperty('ArnNotLike');

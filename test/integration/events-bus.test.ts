@@ -132,7 +132,7 @@ describe('events in', () => {
     const before = stack.simulator!.counters.creates;
     const put = await events.send(
       new PutEventsCommand({
-        Entries: ['test.pipeline', 'reelhook', 'reelhook.client.other'].map((source) => ({
+        Entries: ['test.pipeline', 'reelhook.client', 'aws.events'].map((source) => ({
           Source: source,
           DetailType: 'Video Generation Requested',
           Detail: JSON.stringify({ model: V16, prompt: 'A fox', metadata: { marker: 'in-foreign' }, api_key_id: stack.keyId }),

@@ -18,7 +18,7 @@ describe('readGenerationRequest', () => {
     expect(readGenerationRequest({ id: 'ev-1', source: REQUEST_SOURCE, detail }).idempotencyKey).toBe('eventbridge:ev-1');
   });
 
-  it.each(['my.pipeline', 'reelhook', 'Reelhook.Client', ''])('refuses source %j as Unauthorized, naming the accepted one', (source) => {
+  it.each(['my.pipeline', 'reelhook.client', 'Reelhook', ''])('refuses source %j as Unauthorized, naming the accepted one', (source) => {
     expect(() => readGenerationRequest({ id: 'ev-1', source, detail })).toThrow(
       expect.objectContaining({ name: 'Unauthorized', message: expect.stringContaining(`only source "${REQUEST_SOURCE}"`) }),
     );

@@ -37,6 +37,11 @@ describe('eventRulesOf', () => {
     expect(eventRulesOf(rules)).toEqual([]);
   });
 
+  it("skips rules for AWS services' own events: the local engine raises those itself", () => {
+    const statusChanges = { source: ['aws.states'], detail: { stateMachineArn: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }]] }] } };
+    expect(eventRulesOf(template({ SlotRelease: { EventBusName: 'default', EventPattern: statusChanges, Targets: [fnTarget('Intake')] } }))).toEqual([]);
+  });
+
   it('fails naming a rule whose target local mode cannot invoke', () => {
     const rules = template({ ToQueue: { EventPattern: requested, Targets: [{ Id: 'T', Arn: { 'Fn::GetAtt': ['Queue', 'Arn'] } }] } });
     expect(() => eventRulesOf(rules)).toThrow(TemplateResolutionError);

@@ -18,11 +18,12 @@ import { Env } from '#shared/facts.js';
 export const EVENT_SOURCE = 'reelhook';
 
 /**
- * The only `source` a `Video Generation Requested` event may have. The intake rule matches
- * it, the bus's policy lets only the operator's principals put it, and the intake handler
- * refuses any other: an `api_key_id` is not a secret, so who put the event is what is trusted.
+ * The only `source` a `Video Generation Requested` event may have: reelhook's own, as for
+ * every event of its interface. The intake rule matches it, the bus's policy lets only the
+ * operator's principals put a request under it, and the intake handler refuses any other:
+ * an `api_key_id` is not a secret, so who put the event is what is trusted.
  */
-export const REQUEST_SOURCE = 'reelhook.client';
+export const REQUEST_SOURCE = EVENT_SOURCE;
 
 export const EventDetailType = {
   Started: 'Video Generation Started',
