@@ -27,6 +27,7 @@ async function admitOrder(count: number): Promise<string[]> {
   for (let i = 0; i < count; i += 1) {
     const waiter = await queue.next();
     if (waiter === undefined) break;
+    await queue.takeTurn(waiter);
     order.push(waiter.generation_id);
     await queue.remove(waiter.generation_id, waiter.task_token);
   }
@@ -47,6 +48,25 @@ describe('WaiterQueue', () => {
     await queue.register('gen_single', 'key_single', 'ts', far());
     expect(await admitOrder(2)).toEqual(['gen_single', 'gen_burst01']);
     expect(await queue.depth()).toEqual({ waiting: 18, oldestSince: expect.any(String) });
+  });
+
+  it('keeps a key its turn while no slot is free, however often the next waiter is looked up', async () => {
+    for (let i = 0; i < 3; i += 1) await queue.register(`gen_busy${i}`, 'key_busy', `tb${i}`, far());
+    expect(await admitOrder(1)).toEqual(['gen_busy0']);
+    await queue.register('gen_late', 'key_late', 'tl', far());
+    // Every admission attempt while the slots are taken finds the late key's waiter, and must not spend its turn.
+    for (let i = 0; i < 3; i += 1) expect((await queue.next())?.generation_id).toBe('gen_late');
+    expect(await admitOrder(3)).toEqual(['gen_late', 'gen_busy1', 'gen_busy2']);
+  });
+
+  it('keeps the last turn of a key whose queue emptied, so coming back does not put it first', async () => {
+    await queue.register('gen_back0', 'key_back', 'tb0', far());
+    expect(await admitOrder(1)).toEqual(['gen_back0']);
+    // Its queue is empty now; looking up the next waiter unlists the key.
+    expect(await queue.next()).toBeUndefined();
+    await queue.register('gen_back1', 'key_back', 'tb1', far());
+    await queue.register('gen_waiting', 'key_waiting', 'tw', far());
+    expect(await admitOrder(2)).toEqual(['gen_waiting', 'gen_back1']);
   });
 
   it('alternates between keys that both have waiters', async () => {

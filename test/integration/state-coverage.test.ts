@@ -19,7 +19,9 @@ let stack: LocalStack;
 let receiver: WebhookReceiver;
 
 beforeAll(async () => {
-  fixture = await startStackFixture('coverage');
+  // One provider slot, so a generation can be made to wait for it (the queue's states); waits
+  // scaled, not skipped, so the generation holding the slot polls at a bounded rate meanwhile.
+  fixture = await startStackFixture('coverage', { providerConcurrency: 1, waitScale: 0.05 });
   ({ stack, receiver } = fixture);
 });
 
@@ -54,9 +56,26 @@ const flakyWebhook = once(async () => {
   return generate('A raccoon in a sequoia forest', 'flaky');
 });
 
+const providerError = once(() => generate('A storm over the sea [sim:status-error]', 'failed'));
+const providerBusy = once(() => generate('A fox at dawn [sim:create-429*1]', 'busy'));
+
 const scenarios = {
   flakyWebhook,
-  providerError: once(() => generate('A storm over the sea [sim:status-error]', 'failed')),
+  providerError,
+  providerBusy,
+  queueTimedOut: once(async () => {
+    // After the others, which would otherwise wait behind the blocker.
+    await Promise.all([flakyWebhook(), providerError(), providerBusy()]);
+    const blocker = await call('POST', '/v2/video/generations', { model: MODEL, prompt: 'Holds the slot [sim:status-never]', timeout_seconds: 600 });
+    await waitFor(async () => ((await call('GET', `/v2/video/generations/${blocker.json.id}`)).json.status === 'generating' ? true : undefined), 30_000);
+    const created = await call('POST', '/v2/video/generations', { model: MODEL, prompt: 'Never gets the slot', timeout_seconds: 30 });
+    const ended = await waitFor(async () => {
+      const { json } = await call('GET', `/v2/video/generations/${created.json.id}`);
+      return json.status === 'error' ? json : undefined;
+    }, 90_000);
+    await call('DELETE', `/v2/video/generations/${blocker.json.id}`);
+    return ended;
+  }),
   deliveryOnly: once(async () => {
     const completed = await flakyWebhook();
     const sfn = new SFNClient({ endpoint: process.env.AWS_ENDPOINT_URL_SFN });
@@ -87,6 +106,14 @@ describe('state coverage of the deployed definition on the local engine', () => 
     expect(done).toMatchObject({ status: 'error', error: { name: 'ProviderFailed' }, callback: { state: 'delivered' } });
   });
 
+  it('queues a generation again after a create 429, then completes it', async () => {
+    expect(await scenarios.providerBusy()).toMatchObject({ status: 'completed', callback: { state: 'delivered' } });
+  });
+
+  it('ends a generation TimedOut while it waits for a provider slot', async () => {
+    expect(await scenarios.queueTimedOut()).toMatchObject({ status: 'error', error: { name: 'TimedOut' }, provider: { generation_id: null } });
+  }, 150_000);
+
   it('runs only the delivery loop for an execution started with a notification', async () => {
     const execution = await scenarios.deliveryOnly();
     expect(execution?.status).toBe('SUCCEEDED');
@@ -99,5 +126,5 @@ describe('state coverage of the deployed definition on the local engine', () => 
     const states = Object.keys(stack.manifest.definition.States as Record<string, unknown>);
     console.table(states.map((state) => ({ state, entered: entries[state] ?? 0 })));
     expect(states.filter((state) => !entries[state])).toEqual([]);
-  });
+  }, 150_000);
 });

@@ -90,6 +90,7 @@ export class Admission {
       if (waiter === undefined) return;
       const claim = await this.slots.claim(waiter.generation_id, waiter.lease_until);
       if (claim === 'full') return;
+      await this.waiters.takeTurn(waiter);
       // 'held': another release is handing this waiter over right now (or crashed doing
       // so); resuming again is harmless, but its slot is not ours to give back.
       await this.handOver(waiter, claim === 'claimed');

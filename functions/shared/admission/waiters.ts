@@ -30,8 +30,16 @@ export interface Waiter {
   lease_until: number;
 }
 
+/** A waiter as `next` finds it, with its key's last turn (what `takeTurn` moves on). */
+export interface NextWaiter extends Waiter {
+  turn: number;
+}
+
 interface DirectoryItem {
+  /** Listed keys (they have waiters) → the stamp of their last turn; the oldest goes next. */
   served?: Record<string, number>;
+  /** Every key's last turn, kept when the key is unlisted (not iterated, so idle keys cost nothing). */
+  last_served?: Record<string, number>;
   touched?: Record<string, string>;
 }
 
@@ -63,13 +71,16 @@ export class WaiterQueue {
       }),
     );
     await this.ensureDirectory();
+    // A key listed again keeps its last turn: one whose queue just emptied does not come
+    // back as never served, ahead of keys that have waited.
+    const lastTurn = (await this.directory()).last_served?.[owner] ?? 0;
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { [TableLayout.partitionKey]: DIRECTORY_KEY },
-        UpdateExpression: 'SET served.#o = if_not_exists(served.#o, :never), touched.#o = :nonce',
+        UpdateExpression: 'SET served.#o = if_not_exists(served.#o, :last), touched.#o = :nonce',
         ExpressionAttributeNames: { '#o': owner },
-        ExpressionAttributeValues: { ':never': 0, ':nonce': randomUUID() },
+        ExpressionAttributeValues: { ':last': lastTurn, ':nonce': randomUUID() },
       }),
     );
     return waiter;
@@ -102,11 +113,13 @@ export class WaiterQueue {
   }
 
   /**
-   * The waiter to admit next: the oldest of the key served longest ago, which is marked
-   * served now. The waiter stays stored until the caller removes it (after handing it its
-   * slot), so a crash in between loses nobody. Undefined when nobody waits.
+   * The waiter to admit next: the oldest of the key served longest ago. Looking uses no
+   * turn: the caller spends the key's turn (`takeTurn`) only once it has a slot for the
+   * waiter, so asking while every slot is taken never sends a key to the back. The waiter
+   * stays stored until the caller removes it (after handing it its slot), so a crash in
+   * between loses nobody. Undefined when nobody waits.
    */
-  async next(): Promise<Waiter | undefined> {
+  async next(): Promise<NextWaiter | undefined> {
     const directory = await this.directory();
     const owners = Object.entries(directory.served ?? {}).sort(([a, x], [b, y]) => x - y || a.localeCompare(b));
     for (const [owner, served] of owners) {
@@ -115,10 +128,14 @@ export class WaiterQueue {
         await this.unlist(owner, directory.touched?.[owner]);
         continue;
       }
-      await this.markServed(owner, served);
-      return waiter;
+      return { ...waiter, turn: served };
     }
     return undefined;
+  }
+
+  /** The waiter's key has been served (its waiter got a slot): the other keys go first next. */
+  async takeTurn(waiter: NextWaiter): Promise<void> {
+    await this.markServed(waiter.owner, waiter.turn);
   }
 
   /** How many wait and since when the oldest has (for metrics and the API). */
@@ -182,7 +199,8 @@ export class WaiterQueue {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { [TableLayout.partitionKey]: DIRECTORY_KEY },
-        UpdateExpression: 'SET served = if_not_exists(served, :empty), touched = if_not_exists(touched, :empty)',
+        UpdateExpression:
+          'SET served = if_not_exists(served, :empty), touched = if_not_exists(touched, :empty), last_served = if_not_exists(last_served, :empty)',
         ExpressionAttributeValues: { ':empty': {} },
       }),
     );
@@ -195,7 +213,7 @@ export class WaiterQueue {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [TableLayout.partitionKey]: DIRECTORY_KEY },
-          UpdateExpression: 'SET served.#o = :stamp',
+          UpdateExpression: 'SET served.#o = :stamp, last_served.#o = :stamp',
           ConditionExpression: 'served.#o = :seen',
           ExpressionAttributeNames: { '#o': owner },
           ExpressionAttributeValues: { ':stamp': Math.max(this.now(), seen + 1), ':seen': seen },
