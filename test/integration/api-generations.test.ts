@@ -141,6 +141,8 @@ describe('tenant isolation', () => {
 
 describe('Idempotency-Key', () => {
   it('turns 20 concurrent identical POSTs into one generation and one provider job', async () => {
+    // Earlier tests' generations may still wait for a provider slot: their creates are not this test's.
+    await stack.engine.idle();
     const before = stack.simulator!.counters.creates;
     const request = JSON.stringify(body('A kite over the dunes'));
     const answers = await Promise.all(

@@ -236,7 +236,9 @@ describe('re-running a step has the effect of running it once', () => {
   it('runs a finished generation\'s execution again from the start without a second effect', async () => {
     const simulator = stack.simulator!;
     const item = await queuedGeneration('rerun');
-    const first = stack.engine.startExecution(item.id, JSON.stringify({ generation_id: item.id }));
+    // The input the API starts a generation's run with.
+    const input = JSON.stringify({ generation_id: item.id, admission: { timeout_seconds: item.timeout_seconds } });
+    const first = stack.engine.startExecution(item.id, input);
     const finished = await waitFor(async () => {
       const record = await store.get(item.id);
       return record?.callback.state === 'delivered' ? record : undefined;
@@ -245,7 +247,7 @@ describe('re-running a step has the effect of running it once', () => {
     const counters = { ...simulator.counters };
 
     // What resumeInterrupted() does after a crash: the same input, from the first state.
-    const rerun = stack.engine.startExecution(`${item.id}-rerun`, JSON.stringify({ generation_id: item.id }));
+    const rerun = stack.engine.startExecution(`${item.id}-rerun`, input);
     const outcome = await waitFor(() => {
       const execution = stack.engine.describeExecution(rerun.executionArn);
       return execution.status === 'RUNNING' ? undefined : execution;

@@ -34,6 +34,8 @@ async function aws(...args: string[]): Promise<any> {
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     timeout: 60_000,
+    // A whole history is a few MB of JSON (execFile keeps only 1 MiB by default).
+    maxBuffer: 64 * 1024 * 1024,
   });
   return JSON.parse(stdout);
 }
