@@ -15,8 +15,12 @@ export const QUEUE_BENCH = {
   cap: 10,
   /** The simulator's job length: 500 jobs of 4 s through 10 slots is 200 s at the ideal rate. */
   jobSeconds: 4,
-  /** Polls every 1–2 s scaled to 50–100 ms, so detection lag is small next to a job. */
-  waitScale: 0.05,
+  /**
+   * Polls every 1–2 s scaled to 250–500 ms: detection lag stays a few percent of a job,
+   * and the polls (each a Lambda step in the one local process) leave CPU for the rest;
+   * at 50–100 ms they alone saturated the process's one core.
+   */
+  waitScale: 0.25,
   timeoutMs: 25 * 60_000,
 } as const;
 

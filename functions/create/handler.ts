@@ -50,6 +50,8 @@ const admission = admissionFromEnv(db, tableName());
 
 /** The wait after a 429 that names no Retry-After. */
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
+/** How long after admission's 429 pause the generation comes back to the queue. */
+const PAUSE_MARGIN_MS = 100;
 
 const STARTED = 'generation.started';
 
@@ -120,11 +122,13 @@ const answeredWithStatus = (error: unknown): boolean =>
  */
 async function backOff(item: GenerationItem, error: ProviderRateLimited): Promise<PollPlan> {
   const retryAfterSeconds = error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
-  const now = Date.now();
+  await admission.slots.recordRejected(item.id, retryAfterSeconds * waitScale * 1000);
+  // Back strictly after the pause ends: a waiter that arrives while admission is still
+  // paused waits for the next release, and when every job has ended there is none.
+  const now = Date.now() + PAUSE_MARGIN_MS;
   const backAt = waitUntil(retryAfterSeconds, waitScale, now);
-  await admission.slots.recordRejected(item.id, Date.parse(backAt) - now);
   recordAdmissionEvent(MetricName.ProviderRateLimited);
-  const queue = item.queue ?? { reason: 'provider_capacity' as const, since: new Date(now).toISOString() };
+  const queue = item.queue ?? { reason: 'provider_capacity' as const, since: new Date().toISOString() };
   await store.clearSubmitting(item.id, queue);
   const remainingSeconds = Math.floor((Date.parse(item.deadline_at) - Date.parse(backAt)) / 1000);
   if (remainingSeconds < 1) {

@@ -52,9 +52,14 @@ export class Admission {
    */
   async wait(request: WaitRequest): Promise<{ admitted: boolean; since: string }> {
     const waiter = await this.waiters.register(request.generationId, request.owner, request.taskToken, request.leaseUntil);
+    const state = await this.slots.state();
     // A re-run of a generation that already holds its slot: admitted again at once.
-    const holding = (await this.slots.state()).holders[request.generationId] !== undefined;
+    const holding = state.holders[request.generationId] !== undefined;
     if (!holding) {
+      // Every slot taken, or paused by a 429: the next release (or the generation that met
+      // the 429, when it comes back) admits waiters, this one among them. Skipping the fill
+      // keeps a burst of arrivals from each trying the full semaphore in turn.
+      if (state.held >= state.limit || state.pausedUntil > Date.now()) return { admitted: false, since: waiter.since };
       await this.fill();
       const still = await this.waiters.get(request.generationId);
       return { admitted: still === undefined || still.task_token !== request.taskToken, since: waiter.since };

@@ -70,10 +70,14 @@ export class WaiterQueue {
         },
       }),
     );
-    await this.ensureDirectory();
+    let directory = await this.directory();
+    if (directory.served === undefined || directory.touched === undefined || directory.last_served === undefined) {
+      await this.ensureDirectory();
+      directory = await this.directory();
+    }
     // A key listed again keeps its last turn: one whose queue just emptied does not come
     // back as never served, ahead of keys that have waited.
-    const lastTurn = (await this.directory()).last_served?.[owner] ?? 0;
+    const lastTurn = directory.last_served?.[owner] ?? 0;
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
