@@ -231,8 +231,10 @@ export class ReelhookOrchestrator extends Construct {
       api: build('Api', 'api', { memorySize: 512, timeout: Duration.seconds(29) }),
       // 256 MB / 30 s: the API's validation and a few DynamoDB and Step Functions calls, asynchronously.
       intake: build('Intake', 'intake'),
-      // 256 MB / 30 s: a few DynamoDB writes to queue the generation, and SendTaskSuccess.
-      admit: build('Admit', 'admit'),
+      // 256 MB / 2 min: a few DynamoDB writes to queue the generation, and SendTaskSuccess. A burst
+      // of arrivals all writes the same two admission items: the step must outlast that queue
+      // (locally, on the one-process table, 500 at once took more than 30 s), not time out and retry into it.
+      admit: build('Admit', 'admit', { timeout: Duration.minutes(2) }),
       // 256 MB / 2 min: one provider request may use its 30 s timeout three times around two waits
       // for 429s (≤ 20 s), ≈ 110 s, and must end in a ProviderUnavailable of its own, not a Lambda timeout.
       create: build('Create', 'create', { timeout: Duration.minutes(2) }),

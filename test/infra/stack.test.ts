@@ -287,7 +287,7 @@ describe('functions', () => {
     expect(sizing).toEqual({
       api: [512, 29],
       intake: [256, 30],
-      admit: [256, 30],
+      admit: [256, 120],
       create: [256, 120],
       status: [256, 120],
       copy: [1024, 900],
