@@ -5,7 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EventDetailType, REQUEST_SOURCE } from '#shared/events/bus.js';
+import { EventDetailType, EVENT_SOURCE } from '#shared/events/bus.js';
 
 /** How often EventBridge retries handing an event to the function, and for how long. */
 const TARGET_RETRY_ATTEMPTS = 12;
@@ -79,9 +79,9 @@ export class ReelhookEventIntake extends Construct {
 
     this.rule = new Rule(this, 'GenerationRequested', {
       eventBus: props.eventBus,
-      description: `reelhook: start a generation for each Video Generation Requested event from ${REQUEST_SOURCE}`,
+      description: `reelhook: start a generation for each Video Generation Requested event from ${EVENT_SOURCE}`,
       // An api_key_id is not a secret: only the source the bus policy guards may act as a tenant.
-      eventPattern: { source: [REQUEST_SOURCE], detailType: [EventDetailType.Requested] },
+      eventPattern: { source: [EVENT_SOURCE], detailType: [EventDetailType.Requested] },
       targets: [
         new LambdaFunction(props.handler, {
           deadLetterQueue: this.deadLetterQueue,
@@ -108,7 +108,7 @@ export class ReelhookEventIntake extends Construct {
           Condition: {
             // Any entry of the call that is a request (one PutEvents carries up to 10); the
             // keys AND, so reelhook's own outgoing events under the same source pass.
-            'ForAnyValue:StringEquals': { 'events:source': [REQUEST_SOURCE], 'events:detail-type': [EventDetailType.Requested] },
+            'ForAnyValue:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [EventDetailType.Requested] },
             ...(principalArns.length > 0 && { ArnNotLike: { 'aws:PrincipalArn': [...principalArns] } }),
           },
         },

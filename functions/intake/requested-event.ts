@@ -1,13 +1,13 @@
 /**
  * What a `Video Generation Requested` event asks for (docs/events.md): the tenant
  * (`api_key_id`), an optional idempotency key, and the POST body. The event is refused
- * unless its `source` is {@link REQUEST_SOURCE}: the rule in AWS matches only that source
+ * unless its `source` is {@link EVENT_SOURCE}: the rule in AWS matches only that source
  * and the bus's policy lets only the operator's principals put it, so this check keeps an
  * event that reached the function some other way (a direct invocation, a widened rule)
  * from acting as a tenant whose key id it merely knows.
  */
 import { ApiError, ValidationError, type FieldIssue } from '#shared/errors.js';
-import { REQUEST_SOURCE } from '#shared/events/bus.js';
+import { EVENT_SOURCE } from '#shared/events/bus.js';
 
 /** The fields of an EventBridge event the intake reads. */
 export interface RequestedEventEnvelope {
@@ -25,10 +25,10 @@ export interface GenerationRequest {
 
 /** Throws `Unauthorized` for a foreign source and `ValidationError` naming the field for a bad detail. */
 export function readGenerationRequest(event: RequestedEventEnvelope): GenerationRequest {
-  if (event.source !== REQUEST_SOURCE) {
+  if (event.source !== EVENT_SOURCE) {
     throw new ApiError(
       'Unauthorized',
-      `events from source ${JSON.stringify(event.source)} cannot start generations; only source "${REQUEST_SOURCE}" is accepted`,
+      `events from source ${JSON.stringify(event.source)} cannot start generations; only source "${EVENT_SOURCE}" is accepted`,
     );
   }
   const { detail } = event;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST_SOURCE } from '#shared/events/bus.js';
+import { EVENT_SOURCE } from '#shared/events/bus.js';
 import type { BusEvent } from '../../local/eventbridge.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { api, waitFor } from '../support/http.js';
@@ -59,7 +59,7 @@ async function waitForTerminal(id: string): Promise<Record<string, any>> {
 /** Puts one `Video Generation Requested` event and waits until the intake function has handled it. */
 async function request(detail: Record<string, unknown>) {
   const put = await events.send(
-    new PutEventsCommand({ Entries: [{ Source: REQUEST_SOURCE, DetailType: 'Video Generation Requested', Detail: JSON.stringify(detail) }] }),
+    new PutEventsCommand({ Entries: [{ Source: EVENT_SOURCE, DetailType: 'Video Generation Requested', Detail: JSON.stringify(detail) }] }),
   );
   expect(put.FailedEntryCount).toBe(0);
   const eventId = put.Entries?.[0]?.EventId;

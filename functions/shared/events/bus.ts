@@ -14,16 +14,15 @@ import { EventPublishFailed } from '#shared/errors.js';
 import type { GenerationStatus, PublicGeneration } from '#shared/records/record.js';
 import { Env } from '#shared/facts.js';
 
-/** The `source` of every event reelhook publishes; infra allows the functions' PutEvents only under it. */
+/**
+ * The `source` of every event of reelhook's interface: the ones it publishes (infra allows
+ * the functions' PutEvents only under it) and the only one a `Video Generation Requested`
+ * may have. The intake rule matches it, the bus's policy lets only the operator's
+ * principals put a request under it, and the intake handler refuses any other: an
+ * `api_key_id` is not a secret, so who put the event is what is trusted.
+ */
 export const EVENT_SOURCE = 'reelhook';
 
-/**
- * The only `source` a `Video Generation Requested` event may have: reelhook's own, as for
- * every event of its interface. The intake rule matches it, the bus's policy lets only the
- * operator's principals put a request under it, and the intake handler refuses any other:
- * an `api_key_id` is not a secret, so who put the event is what is trusted.
- */
-export const REQUEST_SOURCE = EVENT_SOURCE;
 
 export const EventDetailType = {
   Started: 'Video Generation Started',
