@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -11,8 +8,9 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalSfnFixture, startLocalSfnFixture } from '../support/local-sfn.js';
 import { LocalStepFunctions } from '../../local/stepfunctions/engine.js';
-import { type LocalSfnServer, startLocalSfnServer } from '../../local/stepfunctions/server.js';
+import type { LocalSfnServer } from '../../local/stepfunctions/server.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Api';
 const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:Api:';
@@ -39,7 +37,7 @@ const definition = {
   },
 };
 
-let workDir: string;
+let sfn: LocalSfnFixture;
 let engine: LocalStepFunctions;
 let server: LocalSfnServer;
 let client: SFNClient;
@@ -56,8 +54,7 @@ async function waitForStatus(executionArn: string, status: string, timeoutMs = 5
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'reelhook-sfn-api-'));
-  engine = new LocalStepFunctions({
+  sfn = await startLocalSfnFixture('api', {
     definition,
     stateMachineArn: STATE_MACHINE_ARN,
     lambdaHandlers: {
@@ -71,23 +68,11 @@ beforeAll(async () => {
       },
     },
     waitScale: 0,
-    journalPath: join(workDir, 'journal.ndjson'),
   });
-  server = await startLocalSfnServer(engine);
-  client = new SFNClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  ({ engine, server, client } = sfn);
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  await engine?.close();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => sfn?.close());
 
 describe('local Step Functions API', () => {
   it('listens on loopback', () => {

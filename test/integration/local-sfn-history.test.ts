@@ -3,9 +3,6 @@
  * DescribeStateMachine, DescribeStateMachineForExecution and GetExecutionHistory, whose
  * events follow AWS's types, ids and paging.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
@@ -19,8 +16,7 @@ import {
   StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStepFunctions } from '../../local/stepfunctions/engine.js';
-import { type LocalSfnServer, startLocalSfnServer } from '../../local/stepfunctions/server.js';
+import { type LocalSfnFixture, startLocalSfnFixture } from '../support/local-sfn.js';
 import { waitFor } from '../support/http.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:History';
@@ -51,15 +47,12 @@ class Busy extends Error {
   override name = 'Busy';
 }
 
-let workDir: string;
-let engine: LocalStepFunctions;
-let server: LocalSfnServer;
+let sfn: LocalSfnFixture;
 let client: SFNClient;
 const flakyCalls = new Map<string, number>();
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'reelhook-sfn-history-'));
-  engine = new LocalStepFunctions({
+  sfn = await startLocalSfnFixture('history', {
     definition,
     stateMachineArn: STATE_MACHINE_ARN,
     lambdaHandlers: {
@@ -76,22 +69,11 @@ beforeAll(async () => {
       },
     },
     waitScale: 0,
-    journalPath: join(workDir, 'journal.ndjson'),
   });
-  server = await startLocalSfnServer(engine);
-  client = new SFNClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  ({ client } = sfn);
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  await engine?.close();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => sfn?.close());
 
 async function runToEnd(name: string): Promise<string> {
   const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: STATE_MACHINE_ARN, name, input: JSON.stringify({ name }) }));

@@ -2,14 +2,11 @@
  * SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat served by the local Step Functions
  * stand-in, called through @aws-sdk/client-sfn as in AWS, and the admission's resumer on top.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DescribeExecutionCommand, SendTaskFailureCommand, StartExecutionCommand, StopExecutionCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalSfnFixture, startLocalSfnFixture } from '../support/local-sfn.js';
 import { StepFunctionsTaskResumer } from '#shared/admission/task-resumer.js';
 import { LocalStepFunctions } from '../../local/stepfunctions/engine.js';
-import { type LocalSfnServer, startLocalSfnServer } from '../../local/stepfunctions/server.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Tokens';
 const ADMIT_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:admit';
@@ -33,14 +30,12 @@ const definition = {
 const tokensByName = new Map<string, string>();
 const ended: { name: string; status: string }[] = [];
 
-let workDir: string;
+let sfn: LocalSfnFixture;
 let engine: LocalStepFunctions;
-let server: LocalSfnServer;
 let client: SFNClient;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'reelhook-sfn-tokens-'));
-  engine = new LocalStepFunctions({
+  sfn = await startLocalSfnFixture('tokens', {
     definition,
     stateMachineArn: STATE_MACHINE_ARN,
     lambdaHandlers: {
@@ -51,26 +46,14 @@ beforeAll(async () => {
       },
     },
     waitScale: 0,
-    journalPath: join(workDir, 'journal.ndjson'),
     onExecutionEnded: (execution) => {
       ended.push({ name: execution.name, status: execution.status });
     },
   });
-  server = await startLocalSfnServer(engine);
-  client = new SFNClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  ({ engine, client } = sfn);
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  await engine?.close();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => sfn?.close());
 
 describe('task tokens over the SFN API', () => {
   it('settles a waiting Task with SendTaskSuccess and answers TaskDoesNotExist to a second one', async () => {

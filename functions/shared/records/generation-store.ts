@@ -122,22 +122,7 @@ export class GenerationStore {
    */
   async markSubmitting(id: string, at: string): Promise<GenerationItem | null> {
     const update = setExpression({ submitting_since: at, updated_at: at }, { ':queued': 'queued' });
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: generationKey(id) },
-          ...update,
-          ExpressionAttributeNames: { ...update.ExpressionAttributeNames, '#st': 'status' },
-          ConditionExpression: 'attribute_exists(pk) AND #st = :queued',
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      return Attributes as GenerationItem;
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    return this.conditionalUpdate(id, update, '#st = :queued', { '#st': 'status' }, 'ALL_OLD');
   }
 
   /** The create request got an answer that made no job (a 429): nothing was cut off. */
@@ -280,6 +265,7 @@ export class GenerationStore {
     update: ReturnType<typeof setExpression>,
     condition: string,
     extraNames: Record<string, string>,
+    returnValues: 'ALL_NEW' | 'ALL_OLD' = 'ALL_NEW',
   ): Promise<GenerationItem | null> {
     try {
       const { Attributes } = await this.db.send(
@@ -289,7 +275,7 @@ export class GenerationStore {
           ...update,
           ExpressionAttributeNames: { ...update.ExpressionAttributeNames, ...extraNames },
           ConditionExpression: `attribute_exists(pk) AND ${condition}`,
-          ReturnValues: 'ALL_NEW',
+          ReturnValues: returnValues,
         }),
       );
       return Attributes as GenerationItem;
