@@ -1,7 +1,9 @@
 /**
- * Compatibility with the AI/ML API: the seeds' own Python example
- * (test/fixtures/seed_client.py, only its key and base URL read from the environment)
- * runs unchanged against `reelhook dev`. It polls every 15 s by design.
+ * Compatibility with the AI/ML API: the seeds' own examples run against `reelhook dev`
+ * with only their key and base URL read from the environment: the Python one
+ * (test/fixtures/seed_client.py) otherwise unchanged, the JavaScript one
+ * (test/fixtures/seed_client.cjs) with `require("https")` made `require("http")`, as
+ * local mode serves plain HTTP. Both poll every 15 s by design.
  */
 import { spawn, type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -52,33 +54,51 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-describe("the seeds' Python client", () => {
-  it('runs unchanged against reelhook dev and ends with a completed generation and a video URL', async () => {
-    const banner = await waitFor(() => {
-      if (dev.exitCode !== null) throw new Error(`reelhook dev exited: ${devOutput.stderr()}`);
-      const text = devOutput.stdout();
-      const baseUrl = /Base URL:\s+(\S+)/.exec(text)?.[1];
-      const apiKey = /API key:\s+(\S+)/.exec(text)?.[1];
-      return baseUrl && apiKey ? { baseUrl, apiKey } : undefined;
-    }, 90_000, 100);
-    expect(banner.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2$/);
+/** The banner's base URL and API key, once `reelhook dev` has printed them. */
+async function devBanner(): Promise<{ baseUrl: string; apiKey: string }> {
+  return waitFor(() => {
+    if (dev.exitCode !== null) throw new Error(`reelhook dev exited: ${devOutput.stderr()}`);
+    const text = devOutput.stdout();
+    const baseUrl = /Base URL:\s+(\S+)/.exec(text)?.[1];
+    const apiKey = /API key:\s+(\S+)/.exec(text)?.[1];
+    return baseUrl && apiKey ? { baseUrl, apiKey } : undefined;
+  }, 90_000, 100);
+}
 
-    const python = spawn(pythonWithRequests(), [join(REPO, 'test/fixtures/seed_client.py')], {
-      env: childEnvironment({ REELHOOK_API_KEY: banner.apiKey, REELHOOK_BASE_URL: banner.baseUrl }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = collect(python);
-    const code = await new Promise<number | null>((resolvePromise, reject) => {
-      python.once('error', reject);
-      python.once('close', resolvePromise);
-    });
-    expect(code, output.stderr()).toBe(0);
-    const stdout = output.stdout();
+/** Runs one seed client against the running dev; resolves with its stdout once it exited 0. */
+async function runSeedClient(command: string, script: string): Promise<string> {
+  const banner = await devBanner();
+  expect(banner.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2$/);
+  const client = spawn(command, [join(REPO, 'test/fixtures', script)], {
+    env: childEnvironment({ REELHOOK_API_KEY: banner.apiKey, REELHOOK_BASE_URL: banner.baseUrl }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = collect(client);
+  const code = await new Promise<number | null>((resolvePromise, reject) => {
+    client.once('error', reject);
+    client.once('close', resolvePromise);
+  });
+  expect(code, output.stderr()).toBe(0);
+  return output.stdout();
+}
+
+describe("the seeds' clients", () => {
+  it('the Python one runs unchanged and ends with a completed generation and a video URL', async () => {
+    const stdout = await runSeedClient(pythonWithRequests(), 'seed_client.py');
     expect(stdout).toMatch(/^Generation ID: +gen_\w+$/m);
     const result = stdout.slice(stdout.indexOf('Processing complete'));
     expect(result).toMatch(/^Processing complete:\n \{/);
     expect(result).toContain("'status': 'completed'");
     expect(result).toMatch(/'video': \{'url': 'http:\/\/[^']+'/);
+  }, 150_000);
+
+  it('the JavaScript one runs with http instead of https and ends with a completed generation and a video URL', async () => {
+    const stdout = await runSeedClient(process.execPath, 'seed_client.cjs');
+    expect(stdout).toMatch(/^Generation ID: gen_\w+$/m);
+    const result = stdout.slice(stdout.indexOf('Processing complete'));
+    expect(result).toMatch(/^Processing complete:\n \{/);
+    expect(result).toContain("status: 'completed'");
+    expect(result).toMatch(/video: \{\s+url: 'http:\/\/[^']+'/);
   }, 150_000);
 });
 
