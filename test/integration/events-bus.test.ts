@@ -109,7 +109,10 @@ describe('events in', () => {
     const detail = { model: V16, prompt: 'A fox at noon', metadata: { marker: 'in-idem' }, api_key_id: stack.keyId, idempotency_key: 'batch-7' };
     expect(await request(detail)).toMatchObject({ ok: true });
     expect(await request(detail)).toMatchObject({ ok: true });
-    expect(await generationsWithMarker('in-idem')).toHaveLength(1);
+    const generations = await generationsWithMarker('in-idem');
+    expect(generations).toHaveLength(1);
+    // Its provider job is made before the next test counts the provider's creates.
+    expect((await waitForTerminal(generations[0]!.id)).status).toBe('completed');
   });
 
   it('starts nothing for an invalid body, naming the field', async () => {

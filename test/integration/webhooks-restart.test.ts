@@ -34,6 +34,10 @@ afterAll(async () => {
 
 // 3/100 of real time: the retry after the second failure waits 300 s × 0.03 = 9 s, ample time to crash in
 // (the restarted run attempts at once, so the test does not wait it out).
+/** Each wait and each test get a budget that still holds on a machine several times slower than a quiet one. */
+const WAIT_MS = 90_000;
+const TEST_MS = 360_000;
+
 const env = { REELHOOK_WAIT_SCALE: '0.03', REELHOOK_SIMULATOR_SECONDS: '0.3', REELHOOK_CALLBACK_POLICY: 'local' };
 
 async function startDev(): Promise<DevProcess> {
@@ -55,11 +59,14 @@ it('delivers a webhook whose retry was pending when the process was killed', asy
   expect(created.status).toBe(200);
   const id: string = created.json.id;
 
-  // Two failed attempts recorded: the third is scheduled about 9 s later.
+  // Two failed attempts recorded, results included (an attempt is counted before it is sent,
+  // so `attempts === 2` alone can still be the second one in flight): the third is scheduled
+  // about 9 s later.
   await waitFor(async () => {
     const { callback } = await record(first, id);
-    return callback.state === 'pending' && callback.attempts === 2 ? true : undefined;
-  }, 30_000);
+    const failed = (callback.attempt_log ?? []).filter((entry: Record<string, unknown>) => entry.result === 'failed');
+    return callback.state === 'pending' && failed.length === 2 ? true : undefined;
+  }, WAIT_MS);
   first.child.kill('SIGKILL');
   await first.exited;
   expect(receiver.received).toHaveLength(2);
@@ -70,7 +77,7 @@ it('delivers a webhook whose retry was pending when the process was killed', asy
   const delivered = await waitFor(async () => {
     const json = await record(second, id);
     return json.callback.state === 'delivered' ? json : undefined;
-  }, 30_000);
+  }, WAIT_MS);
   expect(delivered.status).toBe('completed');
   expect(delivered.callback).toMatchObject({ url: `${receiver.url}/hooks`, state: 'delivered', attempts: 3, last_status_code: 200 });
   expect(delivered.callback.attempt_log.map((entry: Record<string, unknown>) => entry.result)).toEqual(['failed', 'failed', 'delivered']);
@@ -82,7 +89,7 @@ it('delivers a webhook whose retry was pending when the process was killed', asy
   }
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-});
+}, TEST_MS);
 
 it('counts the attempt that was being sent when the process was killed', async () => {
   receiver.respondWith.push('hang');
@@ -96,7 +103,7 @@ it('counts the attempt that was being sent when the process was killed', async (
   const killedHooks = () => receiver.received.filter((hook) => hook.path === '/killed');
 
   // The receiver holds the first request: the process dies before it could record an answer.
-  await waitFor(() => (killedHooks().length === 1 ? true : undefined), 30_000);
+  await waitFor(() => (killedHooks().length === 1 ? true : undefined), WAIT_MS);
   first.child.kill('SIGKILL');
   await first.exited;
 
@@ -104,10 +111,10 @@ it('counts the attempt that was being sent when the process was killed', async (
   const delivered = await waitFor(async () => {
     const json = await record(second, id);
     return json.callback.state === 'delivered' ? json : undefined;
-  }, 30_000);
+  }, WAIT_MS);
   expect(killedHooks()).toHaveLength(2);
   expect(delivered.callback).toMatchObject({ state: 'delivered', attempts: 2, last_status_code: 200 });
   expect(delivered.callback.attempt_log.map((entry: Record<string, unknown>) => entry.result)).toEqual(['unknown', 'delivered']);
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-});
+}, TEST_MS);

@@ -28,7 +28,8 @@ describe('withLambdaTimeout', () => {
     for (const [atStart, later] of seen) {
       expect(atStart).toBeLessThanOrEqual(5_000);
       expect(atStart).toBeGreaterThan(4_000);
-      expect(later).toBeLessThanOrEqual(atStart - 150);
+      // Counting down (a 150 ms timer may fire a millisecond early by Date.now's clock).
+      expect(later).toBeLessThanOrEqual(atStart - 140);
     }
     expect(seen[0]![2]).not.toBe(seen[1]![2]);
   });
