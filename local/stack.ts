@@ -124,7 +124,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const dynamo = await startDynamo(dataDir);
     cleanups.push(() => dynamo.close());
-    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), buckets: [LOCAL_NAMES.bucketName] });
+    // The port is kept in the data folder: video URLs name it, and outlive this process.
+    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), portFile: join(dataDir, 's3-port.json'), buckets: [LOCAL_NAMES.bucketName] });
     cleanups.push(() => s3.close());
 
     let simulator: ProviderSimulator | null = null;

@@ -76,6 +76,13 @@ interface MediaState {
   currentSrc: string;
 }
 
+/** The parts of an element read in the page. */
+interface PageElement {
+  dataset: { id?: string };
+  getBoundingClientRect(): { top: number };
+}
+const cardTop = (locator: ReturnType<Page['locator']>): Promise<number> => locator.evaluate((element) => (element as unknown as PageElement).getBoundingClientRect().top);
+
 const field = (name: string) => page.locator(`[data-field="${name}"]`);
 const card = (id: string) => page.locator(`article.generation[data-id="${id}"]`);
 
@@ -107,6 +114,11 @@ describe('the dashboard of reelhook dev', () => {
     await page.getByRole('heading', { name: 'New generation' }).waitFor({ timeout: UI_TIMEOUT_MS });
     expect(await page.evaluate<string | null>("sessionStorage.getItem('reelhook.apiKey')")).toBe(stack.apiKey);
     expect(await page.content()).not.toContain(stack.apiKey);
+  });
+
+  it("starts the form on the CLI's default model (reelhook generate without --model)", async () => {
+    expect(await page.locator('#model').inputValue()).toBe(V16);
+    await field('duration').waitFor({ timeout: UI_TIMEOUT_MS });
   });
 
   it('offers the fields of the chosen model only, keeping what was typed', async () => {
@@ -170,17 +182,43 @@ describe('the dashboard of reelhook dev', () => {
     expect(await card(id).getByRole('button', { name: `Cancel generation ${id}` }).isHidden()).toBe(true);
   });
 
+  it('shows the webhook of a running generation as pending, not none', async () => {
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V16, prompt: 'A clock that never strikes [sim:status-never]', callback_url: `${receiver.url}/pending` },
+    });
+    expect(created.status).toBe(200);
+    const id: string = created.json.id;
+    await page.locator(`article.generation[data-id="${id}"][data-status="generating"]`).waitFor();
+    const record = (await api(stack.url, 'GET', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).json;
+    expect(record.callback).toMatchObject({ state: 'none', attempts: 0 });
+    expect(await card(id).locator('.webhook .badge').textContent()).toBe('pending');
+    // Cancelled, it ends: its webhook goes out and the card shows how that went.
+    expect((await api(stack.url, 'DELETE', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).status).toBe(200);
+    await page.locator(`article.generation[data-id="${id}"][data-status="error"]`).waitFor();
+    await expect.poll(() => card(id).locator('.webhook .badge').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('delivered');
+  });
+
   it('starts a generation from the form and plays our copy once it completes', async () => {
     const prompt = 'A cheerful white raccoon running through a sequoia forest';
     await field('prompt').locator('textarea').fill(prompt);
     await field('cfg_scale').locator('input').fill('0.5');
     await field('metadata').locator('textarea').fill('{"order": 42}');
     await field('callback_url').locator('input').fill(`${receiver.url}/hooks`);
+    // A short window scrolled down to the button: the new card, at the top of the list, is out of sight.
+    await page.setViewportSize({ width: 1280, height: 400 });
+    await page.getByRole('button', { name: 'Generate' }).scrollIntoViewIfNeeded();
     await page.getByRole('button', { name: 'Generate' }).click();
 
     const started = await page.locator('.form-status').filter({ hasText: 'Started gen_' }).textContent({ timeout: UI_TIMEOUT_MS });
     const id = /gen_[A-Za-z0-9]+/.exec(started ?? '')?.[0] as string;
     const generation = card(id);
+    // The page scrolls to the new card.
+    await expect
+      .poll(async () => Math.round(await cardTop(generation)), { timeout: UI_TIMEOUT_MS })
+      .toBeGreaterThanOrEqual(0);
+    expect(await cardTop(generation)).toBeLessThan(400);
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.locator(`article.generation[data-id="${id}"][data-status="completed"]`).waitFor({ timeout: UI_TIMEOUT_MS });
     // Newest first: the form's generation heads the list.
     expect(await page.locator('article.generation').first().getAttribute('data-id')).toBe(id);
@@ -200,7 +238,17 @@ describe('the dashboard of reelhook dev', () => {
     for (const step of ['accepted', 'provider_accepted', 'provider_done', 'completed', 'notified']) {
       expect(await generation.locator(`[data-step="${step}"] time`).count(), step).toBe(1);
     }
-    expect(await page.locator(`figure.chart[data-model="${V16}"] figcaption`).textContent()).toMatch(/^1 run · median/);
+    const chart = page.locator(`figure.chart[data-model="${V16}"]`);
+    expect(await chart.locator('figcaption').textContent()).toMatch(/^1 run · median/);
+    // Axes: provider time with round ticks from 0 past the longest run, and the runs numbered.
+    expect(await chart.locator('.axis-x').count()).toBe(1);
+    expect(await chart.locator('.axis-y').count()).toBe(1);
+    expect(await chart.locator('.axis-label').allTextContents()).toEqual(['run, oldest first', 'provider time']);
+    const yLabels = await chart.locator('.tick-y text').allTextContents();
+    expect(yLabels.length).toBeGreaterThanOrEqual(2);
+    expect(yLabels[0]).toBe('0');
+    expect(await chart.locator('.tick-x').count()).toBe(1);
+    expect(await chart.locator('.tick-x text').allTextContents()).toEqual(['1']);
 
     // The README's picture: the page from its top, as a person at 1280×800 sees it.
     if (UPDATE_SCREENSHOT) {
@@ -208,6 +256,34 @@ describe('the dashboard of reelhook dev', () => {
       await mkdir(join(REPO_ROOT, 'docs'), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
     }
+  });
+
+  it("filters by status through the API's status query, and searches prompts and ids in the loaded records", async () => {
+    const visibleIds = () => page.locator('article.generation:visible').evaluateAll((cards) => cards.map((card) => (card as unknown as PageElement).dataset.id));
+    for (const status of ['completed', 'error']) {
+      await page.locator('#status-filter').selectOption(status);
+      const listed = (await api(stack.url, 'GET', `/v2/video/generations?status=${status}`, { apiKey: stack.apiKey })).json.data.map((record: { id: string }) => record.id);
+      expect(listed.length, status).toBeGreaterThan(0);
+      await expect.poll(visibleIds, { timeout: UI_TIMEOUT_MS }).toEqual(listed);
+    }
+    await page.locator('#status-filter').selectOption('queued');
+    await page.locator('.empty').filter({ hasText: 'No queued generations.' }).waitFor();
+    expect(await page.locator('article.generation').count()).toBe(0);
+
+    await page.locator('#status-filter').selectOption('');
+    const all = (await api(stack.url, 'GET', '/v2/video/generations', { apiKey: stack.apiKey })).json.data as Array<{ id: string; prompt: string }>;
+    await expect.poll(visibleIds, { timeout: UI_TIMEOUT_MS }).toEqual(all.map((record) => record.id));
+    await page.locator('#search').fill('SEQUOIA');
+    expect(await visibleIds()).toEqual(all.filter((record) => record.prompt.includes('sequoia')).map((record) => record.id));
+    expect(await page.locator('#search-note').textContent()).toBe(`1 of the ${all.length} loaded generations match (the search covers the loaded ones only).`);
+    const someId = all[all.length - 1]!.id;
+    await page.locator('#search').fill(someId.slice(4));
+    expect(await visibleIds()).toEqual([someId]);
+    await page.locator('#search').fill('no such prompt');
+    expect(await visibleIds()).toEqual([]);
+    expect(await page.locator('.empty').textContent()).toBe('No loaded generation matches the search.');
+    await page.locator('#search').fill('');
+    expect(await visibleIds()).toEqual(all.map((record) => record.id));
   });
 
   it('fits a phone-width screen without sideways scrolling', async () => {

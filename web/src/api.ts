@@ -34,8 +34,10 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export class ReelhookApi {
   constructor(private readonly apiKey: string) {}
 
-  listGenerations(limit: number): Promise<GenerationPage> {
-    return this.call('GET', `/v2/video/generations?limit=${limit}`);
+  /** The newest `limit` generations, only those with `status` when given (the API filters). */
+  listGenerations(limit: number, status?: string): Promise<GenerationPage> {
+    const query = new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}) });
+    return this.call('GET', `/v2/video/generations?${query.toString()}`);
   }
 
   createGeneration(body: Record<string, unknown>): Promise<Generation> {

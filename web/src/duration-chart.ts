@@ -1,6 +1,7 @@
 /**
  * Per model, how long the provider took on past generations (provider accepted →
- * provider done), from the records on the page, as a small bar chart.
+ * provider done), from the records on the page, as a small bar chart: a y axis of
+ * provider time with ticks at round values, an x axis of the runs, oldest first.
  */
 import type { Generation } from './api.js';
 import { el, svg } from './dom.js';
@@ -9,9 +10,14 @@ import { providerSeconds } from './timeline.js';
 
 /** The newest runs that fit the chart's width. */
 const MAX_BARS = 30;
+/** The plot area; the margins hold the axes' ticks and labels. */
 const WIDTH = 300;
 const HEIGHT = 64;
 const BAR_GAP = 2;
+const MARGIN = { top: 6, right: 4, bottom: 26, left: 40 };
+/** Tick steps in seconds: round values a person reads at a glance. */
+const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+const MAX_TICKS = 4;
 
 interface Run {
   id: string;
@@ -50,7 +56,9 @@ function modelChart(model: string, runs: Run[]): HTMLElement {
   const longest = Math.max(...seconds);
   const summary = `${runs.length} run${runs.length === 1 ? '' : 's'} · median ${formatDuration(median(seconds) * 1000)} · longest ${formatDuration(longest * 1000)}`;
   const barWidth = (WIDTH - BAR_GAP * (MAX_BARS - 1)) / MAX_BARS;
-  const scale = longest > 0 ? (HEIGHT - 4) / longest : 0;
+  const ticks = yTicks(longest);
+  const top = ticks[ticks.length - 1] ?? longest;
+  const scale = top > 0 ? HEIGHT / top : 0;
   const bars = runs.map((run, index) => {
     const height = Math.max(1, run.seconds * scale);
     return svg(
@@ -59,18 +67,57 @@ function modelChart(model: string, runs: Run[]): HTMLElement {
       svg('title', {}, `${run.id}: ${formatDuration(run.seconds * 1000)}`),
     );
   });
+  const barCenter = (index: number): string => (index * (barWidth + BAR_GAP) + barWidth / 2).toFixed(1);
+  // The first and the last run are numbered; a tick marks every run.
+  const xTicks = runs.map((_, index) =>
+    svg(
+      'g',
+      { class: 'tick tick-x' },
+      svg('line', { x1: barCenter(index), y1: HEIGHT, x2: barCenter(index), y2: HEIGHT + 3 }),
+      index === 0 || index === runs.length - 1 ? svg('text', { x: barCenter(index), y: HEIGHT + 12, 'text-anchor': 'middle' }, String(index + 1)) : null,
+    ),
+  );
+  const yTickMarks = ticks.map((value) => {
+    const y = (HEIGHT - value * scale).toFixed(1);
+    return svg(
+      'g',
+      { class: 'tick tick-y' },
+      svg('line', { class: 'grid', x1: 0, y1: y, x2: WIDTH, y2: y }),
+      svg('line', { x1: -3, y1: y, x2: 0, y2: y }),
+      svg('text', { x: -5, y, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, value === 0 ? '0' : formatDuration(value * 1000)),
+    );
+  });
+  const outerWidth = MARGIN.left + WIDTH + MARGIN.right;
+  const outerHeight = MARGIN.top + HEIGHT + MARGIN.bottom;
   return el(
     'figure',
     { class: 'chart', 'data-model': model },
     heading,
     svg(
       'svg',
-      { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT, role: 'img', 'aria-label': `${model}: ${summary}` },
-      svg('line', { class: 'axis', x1: 0, y1: HEIGHT - 0.5, x2: WIDTH, y2: HEIGHT - 0.5 }),
-      ...bars,
+      { viewBox: `0 0 ${outerWidth} ${outerHeight}`, width: outerWidth, height: outerHeight, role: 'img', 'aria-label': `${model}: ${summary}` },
+      svg(
+        'g',
+        { transform: `translate(${MARGIN.left} ${MARGIN.top})` },
+        ...yTickMarks,
+        ...bars,
+        svg('line', { class: 'axis axis-x', x1: 0, y1: HEIGHT + 0.5, x2: WIDTH, y2: HEIGHT + 0.5 }),
+        svg('line', { class: 'axis axis-y', x1: -0.5, y1: 0, x2: -0.5, y2: HEIGHT + 0.5 }),
+        ...xTicks,
+        svg('text', { class: 'axis-label', x: WIDTH / 2, y: HEIGHT + 23, 'text-anchor': 'middle' }, 'run, oldest first'),
+      ),
+      svg('text', { class: 'axis-label', x: 0, y: 0, transform: `translate(9 ${MARGIN.top + HEIGHT / 2}) rotate(-90)`, 'text-anchor': 'middle' }, 'provider time'),
     ),
     el('figcaption', {}, summary),
   );
+}
+
+/** Round tick values from 0 up to at least `longest`, at most MAX_TICKS + 1 of them. */
+function yTicks(longest: number): number[] {
+  if (longest <= 0) return [0];
+  const step = STEPS.find((candidate) => longest / candidate <= MAX_TICKS) ?? Math.ceil(longest / MAX_TICKS / 3600) * 3600;
+  const count = Math.ceil(longest / step);
+  return Array.from({ length: count + 1 }, (_, index) => index * step);
 }
 
 function median(values: number[]): number {

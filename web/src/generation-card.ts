@@ -168,11 +168,13 @@ function timelineItems(record: Generation): HTMLElement[] {
 function webhookOf(record: Generation): HTMLElement[] {
   const { callback } = record;
   if (!callback.url) return [el('p', { class: 'webhook' }, 'No webhook.')];
+  // The record says `none` until the first attempt; to the user a running generation's webhook is pending.
+  const state = callback.state === 'none' && IN_FLIGHT.has(record.status) ? 'pending' : callback.state;
   const line = el(
     'p',
     { class: 'webhook' },
     'Webhook ',
-    el('span', { class: `badge badge-callback-${callback.state}` }, callback.state),
+    el('span', { class: `badge badge-callback-${state}` }, state),
     ` · ${callback.attempts} attempt${callback.attempts === 1 ? '' : 's'}`,
     callback.last_status_code === null ? '' : ` · last status ${callback.last_status_code}`,
     callback.next_attempt_at ? ' · next attempt ' : '',

@@ -7,6 +7,9 @@ import { el } from './dom.js';
 import { createFieldControl, type FieldControl } from './form-fields.js';
 import { modelForms } from './schema.js';
 
+/** What the form starts with: the model `reelhook generate` uses when --model is not given (cli/generate.ts). */
+const DEFAULT_MODEL = 'kling-video/v1.6/standard/text-to-video';
+
 export interface GenerationFormOptions {
   api: ReelhookApi;
   onCreated(generation: Generation): void;
@@ -18,7 +21,7 @@ export function createGenerationForm(options: GenerationFormOptions): HTMLElemen
   const modelSelect = el(
     'select',
     { id: 'model', name: 'model', 'aria-describedby': 'model-help' },
-    ...forms.map((form) => el('option', { value: form.model }, form.model)),
+    ...forms.map((form) => el('option', { value: form.model, selected: form.model === DEFAULT_MODEL }, form.model)),
   );
   const fieldsContainer = el('div', { class: 'fields' });
   const problems = el('div', { class: 'form-problems', role: 'alert', tabindex: -1, hidden: true });

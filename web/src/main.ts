@@ -46,7 +46,7 @@ function showDashboard(apiKey: string): void {
       charts.replaceChildren(providerDurationCharts(models, records));
     },
   });
-  const form = createGenerationForm({ api, onUnauthorized, onCreated: () => void list.refresh() });
+  const form = createGenerationForm({ api, onUnauthorized, onCreated: (generation) => list.reveal(generation.id) });
 
   const signOutButton = el('button', { type: 'button', class: 'secondary' }, 'Sign out');
   signOutButton.addEventListener('click', () => signOut(null));
