@@ -85,6 +85,8 @@ export function redact(text: string, secrets: readonly string[]): string {
     .replace(/\b(?:whsec|rk|sk)_[A-Za-z0-9+/=_-]{8,}/g, '[redacted]')
     .replace(/(https?:\/\/[^\s?#"'<>]*)[?#][^\s"'<>]*/gi, '$1')
     .replace(/\s+/g, ' ')
+    // Control characters left (escape sequences in a path or a provider's text) would drive the terminal.
+    .replace(/\p{Cc}/gu, '?')
     .trim();
   return clean.length > MAX_TEXT_CHARS ? `${clean.slice(0, MAX_TEXT_CHARS - 1)}…` : clean;
 }
@@ -191,6 +193,9 @@ interface RunView {
   failure?: { error: string; cause: string };
 }
 
+/** Webhooks whose last shown attempt is remembered. */
+const MAX_SHOWN_WEBHOOKS = 10_000;
+
 /** Failure details fields of the history event types that end a Task attempt unsuccessfully. */
 const FAILURE_DETAILS: Record<string, string> = {
   LambdaFunctionFailed: 'lambdaFunctionFailedEventDetails',
@@ -276,7 +281,7 @@ export class LiveLog {
       case 'TaskScheduled': {
         state.attempts += 1;
         if (state.attempts === 1) return [];
-        const after = run.failure ? ` after ${run.failure.error}` : '';
+        const after = run.failure ? ` after ${this.text(run.failure.error)}` : '';
         return [this.line(run, at, this.paint('warn', `${state.name} retry #${state.attempts}${after}`))];
       }
       case 'LambdaFunctionStarted':
@@ -337,7 +342,13 @@ export class LiveLog {
     const attempts = Object.values(delivery?.attempt_log ?? {}).filter((entry) => entry.finished);
     const latest = attempts.sort((a, b) => b.attempt - a.attempt)[0];
     if (!delivery || !latest || latest.attempt <= (this.shownAttempts.get(webhookId) ?? 0)) return [];
+    this.shownAttempts.delete(webhookId);
     this.shownAttempts.set(webhookId, latest.attempt);
+    // Bounded: the oldest webhooks are long settled.
+    for (const oldest of this.shownAttempts.keys()) {
+      if (this.shownAttempts.size <= MAX_SHOWN_WEBHOOKS) break;
+      this.shownAttempts.delete(oldest);
+    }
     const answer = latest.status_code === null ? this.paint('bad', this.text(latest.error ?? 'no answer')) : this.paint(latest.delivered ? 'ok' : 'bad', String(latest.status_code));
     const duration = latest.duration_ms === null ? '' : ` in ${formatDuration(latest.duration_ms)}`;
     const nextAt = valueAt(output, StatePath.NextAttemptAt);

@@ -152,6 +152,9 @@ describe('redact', () => {
     expect(redact(`x ${PROVIDER_KEY} Bearer abc.def rk_abcdefghijklmnop whsec_QUJDREVGR0g= https://h/p?sig=1 y`, [PROVIDER_KEY])).toBe(
       'x [redacted] Bearer [redacted] [redacted] [redacted] https://h/p y',
     );
+    // No escape sequence reaches the terminal, and a long text stays one short line.
+    expect(redact('/v2/\u001b[2Jx\nnext', [])).toBe('/v2/?[2Jx next');
+    expect(redact('a'.repeat(500), [])).toHaveLength(160);
   });
 });
 
