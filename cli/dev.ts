@@ -5,13 +5,15 @@
  * left in the execution journal, so the next start resumes it. A second signal stops at once.
  */
 import { relative } from 'node:path';
+import { heldSink } from '../local/live-log.js';
 import { startLocalStack } from '../local/stack.js';
 import { localStackOptions, parsePort } from './local-options.js';
 import { watchParent } from './parent-watch.js';
 import { helpRequested, parseCommandLine } from './usage.js';
 
-export const DEV_HELP = `  reelhook dev [--port 8787]
+export const DEV_HELP = `  reelhook dev [--port 8787] [--quiet]
       Run the whole stack on 127.0.0.1 (data in REELHOOK_DATA_DIR, default .reelhook/).
+      Prints a live log of requests and steps (--quiet: none; REELHOOK_LOG_LEVEL=debug adds the handlers' JSON logs).
       Ctrl+C or SIGTERM drains and stops; in-flight generations resume at the next start.
 `;
 
@@ -25,9 +27,10 @@ export async function runDev(args: string[]): Promise<number> {
     process.stdout.write(`Usage:\n${DEV_HELP}`);
     return 0;
   }
-  const { values } = parseCommandLine(args, { port: { type: 'string' } }, false);
+  const { values } = parseCommandLine(args, { port: { type: 'string' }, quiet: { type: 'boolean' } }, false);
   const options = localStackOptions(parsePort(values.port as string | undefined, 8787));
-  const stack = await startLocalStack(options);
+  const liveLog = values.quiet === true ? undefined : heldSink(process.stdout, process.env);
+  const stack = await startLocalStack({ ...options, liveLog });
   const provider = stack.simulator
     ? `built-in AI/ML API simulator at ${stack.providerBaseUrl} (set AIMLAPI_KEY to use the real API)`
     : stack.providerBaseUrl;
@@ -46,6 +49,7 @@ export async function runDev(args: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
+  liveLog?.release();
 
   let stopWatching = (): void => undefined;
   let onSignal = (_signal: NodeJS.Signals): void => undefined;

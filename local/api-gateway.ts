@@ -15,18 +15,43 @@ import { createDashboard } from './dashboard.js';
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 
+/** One answered API request, as the live log of `reelhook dev` shows it. */
+export interface ApiRequestRecord {
+  method: string;
+  /** The request target as sent (path and query). */
+  url: string;
+  statusCode: number;
+  durationMs: number;
+  /** The handler's answer, when it gave one (the id of a created generation is in it). */
+  responseBody?: string;
+}
+
+interface LocalHttpApiOptions {
+  port?: number;
+  /** Called once each API request has been answered (dashboard assets excluded); must not throw. */
+  onRequest?: (request: ApiRequestRecord) => void;
+}
+
 export interface LocalHttpApi {
   url: string;
   server: Server;
   close(): Promise<void>;
 }
 
-export async function startLocalHttpApi(handler: HttpApiHandler, options: { port?: number } = {}): Promise<LocalHttpApi> {
+export async function startLocalHttpApi(handler: HttpApiHandler, options: LocalHttpApiOptions = {}): Promise<LocalHttpApi> {
   // Local mode only: the dashboard's page and assets; every other request goes to the API handler.
   const dashboard = createDashboard();
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       if (await dashboard(req, res)) return;
+      const started = performance.now();
+      const answered: { body?: string } = {};
+      const { onRequest } = options;
+      if (onRequest) {
+        res.once('finish', () =>
+          onRequest({ method: req.method ?? 'GET', url: req.url ?? '/', statusCode: res.statusCode, durationMs: performance.now() - started, responseBody: answered.body }),
+        );
+      }
       const body = await readBody(req);
       if (body === null) {
         // Nothing past the API's own limit is read, authenticated or not: the answer is the
@@ -38,6 +63,7 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: { port
         return;
       }
       const result = await handler(toEvent(req, body));
+      answered.body = result.body;
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.body ?? '');
     } catch {

@@ -19,11 +19,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ApiKeyStore, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/auth/api-keys.js';
 import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
+import { GenerationStore } from '#shared/records/generation-store.js';
 import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalBusRule, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
+import { deliveriesIn, LiveLog, type LiveLogSink } from './live-log.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
 import { type LambdaHandler, withLambdaTimeout } from './stepfunctions/lambda-timeout.js';
@@ -60,8 +62,10 @@ export interface LocalStackOptions {
   providerConcurrency?: number;
   /** Which callback URLs are allowed; default REELHOOK_CALLBACK_POLICY, else `local`. */
   callbackPolicy?: CallbackPolicy;
-  /** Powertools log level of the handlers (default WARN). */
+  /** Powertools log level of the handlers (default REELHOOK_LOG_LEVEL, else POWERTOOLS_LOG_LEVEL, else SILENT). */
   logLevel?: string;
+  /** Where the live log of requests and steps goes (`reelhook dev`); none when absent. */
+  liveLog?: LiveLogSink;
   /**
    * Seconds a function may run before Lambda's timeout ends it, per handler entry
    * (`functions/copy/handler.ts`), instead of the template's Timeout: lets a test reach a
@@ -167,7 +171,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         [Env.StateMachineArn]: LOCAL_NAMES.stateMachineArn,
         [Env.EventBusName]: EVENT_BUS_NAME,
         [Env.RateLimitPerMinute]: rateLimitPerMinute,
-        POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        // The handlers' JSON lines would drown the live log: printed only when asked for.
+        POWERTOOLS_LOG_LEVEL: (options.logLevel ?? (process.env.REELHOOK_LOG_LEVEL || process.env.POWERTOOLS_LOG_LEVEL || 'SILENT')).toUpperCase(),
       },
       options.providerConcurrency === undefined ? {} : { [Env.ProviderConcurrency]: String(options.providerConcurrency) },
       // The simulator finishes in seconds: poll it on that scale instead of a real model's minutes.
@@ -185,6 +190,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return handler(payload);
     };
     const workers = manifest.functions.filter((fn) => fn.logicalId !== manifest.apiFunction.logicalId);
+    // Made once the key is known (its secrets are redacted); no execution runs before that.
+    const live: { log?: LiveLog } = {};
     const engine = new LocalStepFunctions({
       definition: manifest.definition,
       stateMachineArn: LOCAL_NAMES.stateMachineArn,
@@ -195,6 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onExecutionEnded: async (execution) => {
         if (releasesSlot(execution)) await handlerOf(releaseFunction(manifest))(executionStatusChangeEvent(execution));
       },
+      onHistoryEvent: (executionArn, event) => live.log?.historyEvent(executionArn, event),
     });
     // Steps already running finish before the stand-ins they write to go away; their
     // executions stay open in the journal and resume at the next start.
@@ -220,10 +228,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const fn of workers) handlers.set(fn.arn, await importHandler(fn));
 
     const key = await ensureLocalApiKey(dataDir, options);
+    live.log = options.liveLog && new LiveLog({
+      sink: options.liveLog,
+      definition: manifest.definition,
+      secrets: [key.apiKey, key.webhookSecret, providerKey],
+      deliveryOf: deliveriesIn(new GenerationStore(createDocumentClient(), LOCAL_NAMES.tableName)),
+    });
     const apiHandler = (await importHandler(manifest.apiFunction)) as (
       event: APIGatewayProxyEventV2,
     ) => Promise<APIGatewayProxyStructuredResultV2>;
-    const api: LocalHttpApi = await startLocalHttpApi(apiHandler, { port: options.port ?? 0 });
+    const api: LocalHttpApi = await startLocalHttpApi(apiHandler, { port: options.port ?? 0, onRequest: (request) => live.log?.request(request) });
     cleanups.push(() => api.close());
 
     const resumed = await engine.resumeInterrupted();

@@ -65,6 +65,8 @@ export interface LocalEngineOptions {
    * Errors it throws are its own: they never change the execution.
    */
   onExecutionEnded?: (execution: ExecutionDescription) => Promise<void> | void;
+  /** Sees every history event of the runs of this process as it is recorded (the live log); must not throw. */
+  onHistoryEvent?: (executionArn: string, event: HistoryEvent) => void;
 }
 
 export type ExecutionStatus = 'RUNNING' | ClosedStatus;
@@ -163,9 +165,11 @@ export class LocalStepFunctions {
   private closed = false;
 
   private readonly onExecutionEnded: LocalEngineOptions['onExecutionEnded'];
+  private readonly onHistoryEvent: LocalEngineOptions['onHistoryEvent'];
 
   constructor(options: LocalEngineOptions) {
     this.onExecutionEnded = options.onExecutionEnded;
+    this.onHistoryEvent = options.onHistoryEvent;
     const arnParts = /^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:([^:]+)$/.exec(options.stateMachineArn);
     if (!arnParts?.[1]) throw new Error(`Not a state machine ARN: ${options.stateMachineArn}`);
     this.stateMachineArn = options.stateMachineArn;
@@ -343,7 +347,11 @@ export class LocalStepFunctions {
     const stopped = new AbortController();
     const activeRun: ActiveRun = { abort: () => undefined, settled: Promise.resolve(), detached: false };
     // A resumed execution runs again from its start, so its history starts afresh too.
-    const history = new ExecutionHistory(() => this.fail(execution, HISTORY_LIMIT_FAILURE));
+    const observer = this.onHistoryEvent;
+    const history = new ExecutionHistory(
+      () => this.fail(execution, HISTORY_LIMIT_FAILURE),
+      observer && ((event) => observer(execution.executionArn, event)),
+    );
     history.started(execution.input, this.roleArn, execution.startDate);
     this.keepHistory(execution.executionArn, history);
     const recorder = new RunRecorder({

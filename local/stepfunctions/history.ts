@@ -66,7 +66,11 @@ export class ExecutionHistory {
   readonly events: HistoryEvent[] = [];
   private ended = false;
 
-  constructor(private readonly onFull: () => void) {}
+  /** `onEvent` sees each event as it is recorded (the live log of `reelhook dev`); what it throws is ignored. */
+  constructor(
+    private readonly onFull: () => void,
+    private readonly onEvent?: (event: HistoryEvent) => void,
+  ) {}
 
   get isEnded(): boolean {
     return this.ended;
@@ -109,7 +113,13 @@ export class ExecutionHistory {
 
   private push(type: string, details: Record<string, unknown> | undefined, at = new Date()): void {
     const id = this.events.length + 1;
-    this.events.push({ id, previousEventId: id - 1, timestamp: at, type, ...details });
+    const event: HistoryEvent = { id, previousEventId: id - 1, timestamp: at, type, ...details };
+    this.events.push(event);
+    try {
+      this.onEvent?.(event);
+    } catch {
+      // An observer never changes the execution.
+    }
   }
 }
 

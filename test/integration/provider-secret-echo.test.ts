@@ -5,40 +5,26 @@
  * reaches: the API's record, the webhook, the events, the execution journal, the table.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startStackFixture, type StackFixture } from '../support/stack-fixture.js';
+import { startEchoProvider, type EchoProvider } from '../support/echo-provider.js';
 import { api, waitFor } from '../support/http.js';
 
 const PROVIDER_KEY = 'sk-echo-0123456789abcdef-provider-secret';
 
-let provider: Server;
+let provider: EchoProvider;
 let fixture: StackFixture;
 
 beforeAll(async () => {
-  provider = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      const echoed = `key ${PROVIDER_KEY}, header ${request.headers.authorization ?? ''}`;
-      const body =
-        request.method === 'POST'
-          ? { id: 'echo-1', status: `queued ${PROVIDER_KEY}` }
-          : { id: 'echo-1', status: 'error', error: { name: `Bearer ${PROVIDER_KEY}`, message: echoed } };
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
-    });
-  });
-  await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
-  fixture = await startStackFixture('secret-echo', { providerKey: PROVIDER_KEY, providerBaseUrl: baseUrl });
+  provider = await startEchoProvider(PROVIDER_KEY);
+  fixture = await startStackFixture('secret-echo', { providerKey: PROVIDER_KEY, providerBaseUrl: provider.baseUrl });
 });
 
 afterAll(async () => {
   await fixture?.close();
-  await new Promise<void>((resolve) => provider?.close(() => resolve()));
+  await provider?.close();
 });
 
 it('keeps the provider key out of the record, the webhook, the events, the journal and the table', async () => {

@@ -18,8 +18,9 @@ export interface DevProcess {
   exited: Promise<number | null>;
 }
 
-export async function startDevProcess(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<DevProcess> {
-  const child = spawn(process.execPath, [BIN, 'dev', '--port', '0'], {
+/** `args` are dev's flags besides `--port 0`. */
+export async function startDevProcess(env: NodeJS.ProcessEnv, timeoutMs = 60_000, args: string[] = []): Promise<DevProcess> {
+  const child = spawn(process.execPath, [BIN, 'dev', '--port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
