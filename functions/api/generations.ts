@@ -8,7 +8,7 @@ import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
 import { EventDetailType, type GenerationEvents } from '#shared/events/bus.js';
 import { GenerationExecutions } from '#shared/workflow/executions.js';
-import { summarizeExecutionHistory, type ExecutionSummary } from '#shared/workflow/execution-history.js';
+import { summarizeExecutionHistory, type GenerationHistory } from '#shared/workflow/execution-history.js';
 import { readExecutionHistory } from '#shared/workflow/history-reader.js';
 import { isId } from '#shared/records/ids.js';
 import { IN_FLIGHT_GRACE_MS, latestAttempt } from '#shared/webhooks/attempt-plan.js';
@@ -27,13 +27,6 @@ export interface GenerationRoutesDeps extends GenerationAcceptanceDeps {
 export interface GenerationPage {
   data: PublicGeneration[];
   next_cursor: string | null;
-}
-
-/** GET …/history: the generation's own execution, summarized; null when it has none (yet, or any more). */
-export interface GenerationHistory {
-  generation_id: string;
-  execution_name: string;
-  execution: ExecutionSummary | null;
 }
 
 export const GENERATION_STATUSES: readonly GenerationStatus[] = ['queued', 'generating', 'completed', 'error'];

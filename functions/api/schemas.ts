@@ -9,7 +9,8 @@
 import * as z from 'zod/mini';
 import { ApiErrorName } from '#shared/errors.js';
 import type { PublicGeneration } from '#shared/records/record.js';
-import { GENERATION_STATUSES, type GenerationHistory } from './generations.js';
+import type { GenerationHistory } from '#shared/workflow/execution-history.js';
+import { GENERATION_STATUSES } from './generations.js';
 
 const timestamp = z.string().check(z.meta({ description: 'ISO-8601 time.', format: 'date-time' }));
 

@@ -56,6 +56,13 @@ export interface ExecutionSummary {
   truncated: boolean;
 }
 
+/** The answer of GET /v2/video/generations/ID/history: the generation's own run; null when it has none (yet, or any more). */
+export interface GenerationHistory {
+  generation_id: string;
+  execution_name: string;
+  execution: ExecutionSummary | null;
+}
+
 export const MAX_CAUSE_CHARS = 500;
 
 const END_STATUS: Record<string, ExecutionStatus> = {
