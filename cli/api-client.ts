@@ -1,5 +1,6 @@
-/** A small client of reelhook's HTTP API, used by `reelhook generate`. */
+/** A small client of reelhook's HTTP API, used by `reelhook generate` and `reelhook logs`. */
 import type { PublicGeneration } from '#shared/records/record.js';
+import type { GenerationHistory } from '#shared/workflow/execution-history.js';
 
 export class ApiCallError extends Error {
   constructor(
@@ -28,6 +29,10 @@ export class ReelhookClient {
     private readonly apiKey: string,
   ) {
     this.baseUrl = serverOrigin(baseUrl);
+  }
+
+  getGenerationHistory(id: string): Promise<GenerationHistory> {
+    return this.call('GET', `/v2/video/generations/${encodeURIComponent(id)}/history`);
   }
 
   createGeneration(body: Record<string, unknown>): Promise<PublicGeneration> {

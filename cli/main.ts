@@ -3,12 +3,13 @@ import '../local/outside-lambda.js';
 import { DEV_HELP, runDev } from './dev.js';
 import { GENERATE_HELP, runGenerate } from './generate.js';
 import { KEYS_HELP, runKeys } from './keys.js';
+import { LOGS_HELP, runLogs } from './logs.js';
 import { UsageError } from './usage.js';
 
 const HELP = `reelhook — durable orchestration of AI text-to-video generations
 
 Usage:
-${DEV_HELP}${GENERATE_HELP}${KEYS_HELP}
+${DEV_HELP}${GENERATE_HELP}${KEYS_HELP}${LOGS_HELP}
 Run "reelhook <command> --help" for one command's usage.
 Without AIMLAPI_KEY the built-in AI/ML API simulator answers, so no account or network is needed.
 `;
@@ -23,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runGenerate(rest);
       case 'keys':
         return await runKeys(rest);
+      case 'logs':
+        return await runLogs(rest);
       case undefined:
       case 'help':
       case '--help':

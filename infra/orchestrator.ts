@@ -314,6 +314,8 @@ export class ReelhookOrchestrator extends Construct {
       this.workflow.grantStopExecution(fn);
     }
     this.workflow.grantStartExecution(create);
+    // api shows a generation's execution history (GET …/history).
+    this.workflow.grantReadHistory(api);
 
     // create announces Started, record the outcome, api a cancel's Failed.
     for (const fn of [api, create, record]) {

@@ -405,4 +405,20 @@ export class ReelhookWorkflow extends Construct {
         'of this one state machine, and the only action is StopExecution.',
     );
   }
+
+  /**
+   * Lets the grantee read the history of this state machine's executions (GET …/history reads `<id>`'s).
+   *
+   * @example
+   * workflow.grantReadHistory(apiFunction);
+   */
+  public grantReadHistory(grantee: LambdaFunction): void {
+    grantee.addToRolePolicy(new PolicyStatement({ actions: ['states:GetExecutionHistory'], resources: [this.executionsArn] }));
+    acknowledgeWildcardResource(
+      grantee.role ?? grantee,
+      this.executionsArn,
+      'A generation\'s execution is named by its id at run time, so it cannot be listed in advance; the pattern ' +
+        'covers only the executions of this one state machine, and this grant adds only GetExecutionHistory (a read).',
+    );
+  }
 }

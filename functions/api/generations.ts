@@ -1,5 +1,6 @@
 /**
- * The generation routes of docs/api.md: accept, read, list, cancel, redeliver.
+ * The generation routes of docs/api.md: accept, read, list, cancel, redeliver, and the
+ * history of the generation's execution.
  * Each generation belongs to the API key that created it; another key's id answers
  * 404 exactly like an unknown one, for every route.
  */
@@ -7,6 +8,8 @@ import type { ApiKeyRecord } from '#shared/auth/api-keys.js';
 import { EventPublishFailed, GenerationErrorName, ValidationError, type FieldIssue } from '#shared/errors.js';
 import { EventDetailType, type GenerationEvents } from '#shared/events/bus.js';
 import { GenerationExecutions } from '#shared/workflow/executions.js';
+import { summarizeExecutionHistory, type GenerationHistory } from '#shared/workflow/execution-history.js';
+import { readExecutionHistory } from '#shared/workflow/history-reader.js';
 import { isId } from '#shared/records/ids.js';
 import { IN_FLIGHT_GRACE_MS, latestAttempt } from '#shared/webhooks/attempt-plan.js';
 import { callbackFor, notificationOf, shownNotification, type RetryNowInput } from '#shared/webhooks/notification.js';
@@ -56,6 +59,16 @@ export class GenerationRoutes {
 
   async get(caller: ApiKeyRecord, id: string): Promise<PublicGeneration> {
     return this.toPublic(await this.owned(caller, id));
+  }
+
+  /**
+   * The Step Functions history of the generation's own run (the execution named by its id),
+   * summarized: the states entered, their durations, and the retries with their errors.
+   */
+  async history(caller: ApiKeyRecord, id: string): Promise<GenerationHistory> {
+    await this.owned(caller, id);
+    const read = await readExecutionHistory(this.deps.sfn, this.executions.executionArn(id));
+    return { generation_id: id, execution_name: id, execution: read && summarizeExecutionHistory(read.events, { truncated: read.truncated }) };
   }
 
   /**

@@ -12,7 +12,7 @@ import { IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS } from '#shared/records/i
 import { DEFAULT_PAGE_SIZE, GENERATION_STATUSES, MAX_PAGE_SIZE } from './generations.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { ROUTES, type OperationId } from './router.js';
-import { capacitySchema, errorBodySchema, generationPageSchema, generationRecordSchema, healthSchema } from './schemas.js';
+import { capacitySchema, errorBodySchema, generationHistorySchema, generationPageSchema, generationRecordSchema, healthSchema } from './schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -163,6 +163,17 @@ const OPERATIONS: Record<OperationId, Json> = {
     parameters: [generationIdInPath],
     responses: { 200: recordResponse('The generation.'), ...errors('NotFound') },
   },
+  getGenerationHistory: {
+    summary: "Read a generation's execution history",
+    description:
+      'The Step Functions execution of the generation, summarized: the states entered in order with their times and durations, ' +
+      "each Task's retries with the error and its (redacted) cause, and the execution's status.",
+    parameters: [generationIdInPath],
+    responses: {
+      200: { description: 'The summary; `execution` is null when the run has not started yet.', content: jsonContent(ref('GenerationHistory')) },
+      ...errors('NotFound'),
+    },
+  },
   cancelGeneration: {
     summary: 'Cancel a generation',
     description: 'Ends a generation that has not finished as `error` with error name `Cancelled`, stops its work and delivers `generation.failed`.',
@@ -209,6 +220,7 @@ function buildDocument(): Json {
         GenerationRequest: requestSchema,
         Generation: responseSchema(generationRecordSchema),
         GenerationPage: responseSchema(generationPageSchema),
+        GenerationHistory: responseSchema(generationHistorySchema),
         Error: responseSchema(errorBodySchema),
         Health: responseSchema(healthSchema),
         ProviderCapacity: responseSchema(capacitySchema),

@@ -37,6 +37,7 @@ export type OperationId =
   | 'createGeneration'
   | 'getOrListGenerations'
   | 'getGeneration'
+  | 'getGenerationHistory'
   | 'cancelGeneration'
   | 'redeliverWebhook'
   | 'createGenerationLegacy'
@@ -104,6 +105,12 @@ export const ROUTES: readonly Route[] = [
     path: '/v2/video/generations/{generation_id}',
     operationId: 'getGeneration',
     answer: async ({ params, deps }, caller) => json(200, await deps.generations.get(caller, generationId(params))),
+  },
+  {
+    method: 'GET',
+    path: '/v2/video/generations/{generation_id}/history',
+    operationId: 'getGenerationHistory',
+    answer: async ({ params, deps }, caller) => json(200, await deps.generations.history(caller, generationId(params))),
   },
   {
     method: 'DELETE',

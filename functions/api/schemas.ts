@@ -9,6 +9,7 @@
 import * as z from 'zod/mini';
 import { ApiErrorName } from '#shared/errors.js';
 import type { PublicGeneration } from '#shared/records/record.js';
+import type { GenerationHistory } from '#shared/workflow/execution-history.js';
 import { GENERATION_STATUSES } from './generations.js';
 
 const timestamp = z.string().check(z.meta({ description: 'ISO-8601 time.', format: 'date-time' }));
@@ -107,5 +108,42 @@ export const capacitySchema = z
     rate_limited: z.int().check(z.minimum(0), z.meta({ description: '429s the provider has answered to creates, in total.' })),
   })
   .check(z.meta({ title: 'ProviderCapacity' }));
+
+const stepError = z.strictObject({
+  error: z.string().check(z.meta({ description: 'The error name (e.g. ProviderUnavailable, States.Timeout).' })),
+  cause: z.nullable(z.string()).check(z.meta({ description: 'Its message, redacted and cut short.' })),
+});
+
+const stateSummary = z.strictObject({
+  name: z.string().check(z.meta({ description: 'The state, e.g. Check Status.' })),
+  type: z.string().check(z.meta({ description: 'Task, Wait, Choice, Pass, Succeed or Fail.' })),
+  entered_at: timestamp,
+  exited_at: z.nullable(timestamp).check(z.meta({ description: 'Null while the state runs.' })),
+  duration_ms: z.nullable(z.int().check(z.minimum(0))),
+  retries: z
+    .array(z.strictObject({ at: timestamp, ...stepError.shape }))
+    .check(z.meta({ description: 'Task attempts that failed and were tried again, oldest first.' })),
+  error: z.nullable(stepError).check(z.meta({ description: 'The failure that ended the state (caught, or failing the execution).' })),
+});
+
+export const generationHistorySchema: z.ZodMiniType<GenerationHistory> = z
+  .strictObject({
+    generation_id: z.string(),
+    execution_name: z.string().check(z.meta({ description: "The Step Functions execution of the generation's own run." })),
+    execution: z
+      .nullable(
+        z.strictObject({
+          status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']),
+          started_at: z.nullable(timestamp),
+          stopped_at: z.nullable(timestamp),
+          error: z.nullable(stepError).check(z.meta({ description: 'Why a FAILED, TIMED_OUT or ABORTED execution ended.' })),
+          states: z.array(stateSummary).check(z.meta({ description: 'The states entered, in order.' })),
+          event_count: z.int().check(z.minimum(0), z.meta({ description: 'History events read.' })),
+          truncated: z.boolean().check(z.meta({ description: "True when the history was longer than the 25,000 events read (Step Functions' own limit)." })),
+        }),
+      )
+      .check(z.meta({ description: 'Null when the execution has not started yet, or is past Step Functions’ retention of histories.' })),
+  })
+  .check(z.meta({ title: 'GenerationHistory' }));
 
 export const healthSchema = z.strictObject({ ok: z.literal(true) }).check(z.meta({ title: 'Health' }));

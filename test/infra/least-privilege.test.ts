@@ -179,6 +179,7 @@ describe('least privilege', () => {
     // A library helper (Powertools' getSecret) counts as the request it sends.
     expect([...called.create].filter((action) => action.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
     expect(called.api.has('states:StopExecution')).toBe(true);
+    expect(called.api.has('states:GetExecutionHistory')).toBe(true);
     // Only what a function bundles counts: status never starts an execution.
     expect(called.status.has('states:StartExecution')).toBe(false);
   });

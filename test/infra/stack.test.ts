@@ -414,7 +414,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets api and intake start and stop executions, create start them, the queue keepers resume tasks, the rest nothing', () => {
+  it('lets api and intake start and stop executions, api read their histories, create start them, the queue keepers resume tasks, the rest nothing', () => {
     const startAndControl = [
       { actions: ['states:StartExecution'], resource: statesArn(template, 'stateMachine', '') },
       { actions: ['states:StopExecution'], resource: statesArn(template, 'execution', ':*') },
@@ -422,7 +422,9 @@ describe('least privilege', () => {
     const resume = { actions: ['states:SendTaskSuccess'], resource: statesArn(template, 'stateMachine', '') };
     for (const name of FUNCTION_NAMES) {
       const states = statementsFor(name, 'states').map(summary);
-      if (name === 'api' || name === 'intake') expect(states, name).toEqual(startAndControl);
+      // api also reads its executions' histories; IAM merges that statement with StopExecution's, on the same ARN.
+      if (name === 'api') expect(states, name).toEqual([startAndControl[0], { ...startAndControl[1], actions: ['states:GetExecutionHistory', 'states:StopExecution'] }]);
+      else if (name === 'intake') expect(states, name).toEqual(startAndControl);
       // IAM merges create's two statements on the same ARN into one.
       else if (name === 'create') expect(states, name).toEqual([{ ...resume, actions: ['states:SendTaskSuccess', 'states:StartExecution'] }]);
       else if (['admit', 'status', 'record', 'release'].includes(name)) expect(states, name).toEqual([resume]);

@@ -47,6 +47,7 @@ describe('per-command help', () => {
     [['keys', '--help'], 'reelhook keys create --name N'],
     [['keys', 'create', '--help'], 'reelhook keys create --name N'],
     [['keys', 'revoke', '--help'], 'reelhook keys revoke ID'],
+    [['logs', '--help'], 'reelhook logs ID [--follow] [--json]'],
   ])('%j prints that usage and exits 0', async (argv, expected) => {
     const { code, stdout, stderr } = await captured(() => main(argv));
     expect(code).toBe(0);

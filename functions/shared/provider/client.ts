@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderRateLimited, ProviderRejected, ProviderUnavailable } from '#shared/errors.js';
 import { waitScaleFromEnv } from '#shared/polling/bounds.js';
+import { redactSecrets, sanitizeMessage } from '#shared/provider/redaction.js';
 
 export interface ProviderClientOptions {
   baseUrl: string;
@@ -241,13 +242,12 @@ export class ProviderClient {
 
   /** Removes the key wherever it appears, and any `Bearer <token>` a provider echoes back. */
   #redact(text: string): string {
-    const withoutKey = this.#apiKey === '' ? text : text.replaceAll(this.#apiKey, '[redacted]');
-    return withoutKey.replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]');
+    return redactSecrets(text, this.#apiKey);
   }
 
   /** {@link #redact}, and query strings dropped from any URL a message quotes. */
   #sanitize(message: string): string {
-    return this.#redact(message).replace(/(https?:\/\/[^\s?#"'<>]*)[?#][^\s"'<>]*/gi, '$1');
+    return sanitizeMessage(message, this.#apiKey);
   }
 }
 

@@ -18,7 +18,8 @@ export function describeFailure(failure: StepFailure, item: GenerationItem): { n
   return { name: stage, message: `step failed unexpectedly (${failure.Error})` };
 }
 
-function causeMessage(cause: string | undefined): string | null {
+/** The message of a step's Cause: Lambda's `{"errorType","errorMessage"}` JSON, or the text as it is. */
+export function causeMessage(cause: string | undefined): string | null {
   if (!cause) return null;
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };
