@@ -291,7 +291,9 @@ class VideoCopy {
 
   /**
    * Waits for `step` unless the copy is stopped first. A step left behind (a part upload
-   * S3 is slow to take) settles unobserved; the abort that follows waits for its parts.
+   * S3 is slow to take) settles unobserved; the abort that follows waits for its parts
+   * rather than cancelling them, since a part cancelled mid-request may still be stored
+   * after the AbortMultipartUpload, as S3 warns (and the local stand-in showed).
    */
   async #untilStopped<T>(step: Promise<T>): Promise<T> {
     step.catch(() => undefined);
