@@ -46,6 +46,15 @@ const LAMBDA_SERVICE_ERRORS = [
 export const COPY_TIMEOUT = Duration.minutes(15);
 
 /**
+ * The Copy Video Task's own timeout: a minute past the function's. Step Functions' clock
+ * starts before the function's (it includes the invocation and a cold start), so a Task
+ * timeout equal to the function's can fire first, as `States.Timeout`, which the copy's
+ * Retry does not cover. With the margin the copy ends first, with the retried CopyFailed
+ * it throws before its own deadline (functions/copy/deadline.ts).
+ */
+const COPY_TASK_TIMEOUT = COPY_TIMEOUT.plus(Duration.seconds(60));
+
+/**
  * Backstop for an execution that never ends (a bug, a Wait on a far timestamp). The
  * longest designed run is about 2.2 days: a 24 h generation, the copy with its retries
  * (about 1 h), then the webhook schedule (about 27.6 h with jitter, Retry-After capped).
@@ -240,8 +249,7 @@ export class ReelhookWorkflow extends Construct {
     );
     checkStatus.addCatch(recordFailure, catchToFailure);
 
-    // Without an explicit timeout the local engine would stop the copy after its 60 s default.
-    const copyVideo = invoke('Copy Video', props.copyFunction, generationId, StatePath.Video, Timeout.duration(COPY_TIMEOUT));
+    const copyVideo = invoke('Copy Video', props.copyFunction, generationId, StatePath.Video, Timeout.duration(COPY_TASK_TIMEOUT));
     copyVideo.addRetry(
       stepRetry(GenerationErrorName.CopyFailed, {
         interval: Duration.seconds(5),

@@ -216,7 +216,7 @@ describe('tasks', () => {
     });
   });
 
-  it('retries a failed copy and gives it 15 minutes', () => {
+  it('retries a failed copy', () => {
     expect(state('Copy Video').Retry).toContainEqual({
       ErrorEquals: [GenerationErrorName.CopyFailed],
       IntervalSeconds: 5,
@@ -224,7 +224,14 @@ describe('tasks', () => {
       MaxAttempts: 3,
       JitterStrategy: 'FULL',
     });
-    expect(state('Copy Video').TimeoutSeconds).toBe(900);
+  });
+
+  it('gives the copy Task a minute more than the copy function, whose own deadline then comes first', () => {
+    const copyFunction = manifest.functions.find((fn) => fn.entry === 'functions/copy/handler.ts');
+    expect(copyFunction?.timeoutSeconds).toBe(900);
+    expect(state('Copy Video').Resource).toBe(copyFunction?.arn);
+    expect(state('Copy Video').TimeoutSeconds).toBeGreaterThan(copyFunction!.timeoutSeconds);
+    expect(state('Copy Video').TimeoutSeconds).toBe(960);
   });
 
   it.each(['Submit Generation', 'Check Status', 'Copy Video'])('sends every error of %s to Record Failure', (name) => {

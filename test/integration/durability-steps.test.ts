@@ -27,10 +27,13 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 const V16 = 'kling-video/v1.6/standard/text-to-video';
 
 type Step<I, O> = (event: I) => Promise<O>;
+/** The copy also reads its remaining time from Lambda's context. */
+type CopyStep = (event: { generation_id: string }, context: { getRemainingTimeInMillis(): number }) => Promise<StoredVideo>;
+const COPY_CONTEXT = { getRemainingTimeInMillis: () => 900_000 };
 interface Steps {
   create: Step<{ generation_id: string }, PollPlan>;
   status: Step<{ generation_id: string; poll: PollPlan }, PollPlan>;
-  copy: Step<{ generation_id: string }, StoredVideo>;
+  copy: CopyStep;
   record: Step<Record<string, unknown>, Notification>;
   notify: Step<{ generation_id: string; notification: Notification }, DeliveryPlan>;
 }
@@ -172,8 +175,8 @@ describe('re-running a step has the effect of running it once', () => {
     expect((await steps.status({ ...input, poll: plan })).status).toBe('completed');
     expect(simulator.counters.statusChecks).toBe(checksBefore);
 
-    const copied = await steps.copy(input);
-    const copiedAgain = await steps.copy(input);
+    const copied = await steps.copy(input, COPY_CONTEXT);
+    const copiedAgain = await steps.copy(input, COPY_CONTEXT);
     expect(copiedAgain).toEqual(copied);
     const fixture = await readFile(join(import.meta.dirname, '../fixtures/sample.mp4'));
     expect(copied.sha256).toBe(createHash('sha256').update(fixture).digest('hex'));
@@ -195,7 +198,7 @@ describe('re-running a step has the effect of running it once', () => {
 
     // Once recorded, a resumed run's copy returns the recorded video and downloads nothing.
     const downloadsBefore = simulator.counters.downloads;
-    expect(await steps.copy(input)).toEqual(recorded?.video);
+    expect(await steps.copy(input, COPY_CONTEXT)).toEqual(recorded?.video);
     expect(simulator.counters.downloads).toBe(downloadsBefore);
 
     expect(await steps.notify({ ...input, notification })).toEqual({ done: true });

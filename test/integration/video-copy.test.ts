@@ -12,6 +12,7 @@ import { CopyFailed, InvalidVideo } from '#shared/errors.js';
 import { createS3Client } from '#shared/video/s3-client.js';
 import { copyVideoToS3, type VideoCopyRequest } from '#shared/video/copy.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../local/s3.js';
+import { waitFor } from '../support/http.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'reelhook-videos';
@@ -340,6 +341,30 @@ describe('copyVideoToS3', () => {
     await expectNoObject(key);
     expect(await pendingUploads()).toEqual([]);
   }, 30_000);
+
+  it('stops a stalled download when its stop signal fires, aborting the multipart upload, with CopyFailed', async () => {
+    const video = fakeMp4(12 * MiB);
+    const { url, key, seen } = serve((_request, response) => {
+      // More than a part, then nothing: the copy waits for bytes that never come.
+      response.writeHead(200, { 'accept-ranges': 'bytes', 'content-type': 'video/mp4', 'content-length': video.length });
+      response.write(video.subarray(0, PART_SIZE + MiB));
+    });
+    const stop = new AbortController();
+
+    const copying = copyError(copyRequest(url, key, { stop: stop.signal, maxFetchAttempts: 3 }));
+    await waitFor(async () => ((await pendingUploads()).length > 0 ? true : undefined), 30_000);
+    stop.abort('at the test’s deadline');
+    const error = await copying;
+
+    expect(error).toBeInstanceOf(CopyFailed);
+    expect(error.message).toMatch(
+      new RegExp(`^the copy was stopped at the test’s deadline, after \\d+ of ${video.length} bytes from ${sourceOrigin}/generations/\\d+/video\\.mp4; its upload was aborted$`),
+    );
+    // Stopped, not retried: the attempts left are the next invocation's.
+    expect(seen).toHaveLength(1);
+    await expectNoObject(key);
+    expect(await pendingUploads()).toEqual([]);
+  }, 60_000);
 
   it('fails with CopyFailed on 404 without retrying', async () => {
     const { url, key, seen } = serve((_request, response) => response.writeHead(404).end('expired'));
