@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'web/dist/', '.scratch/', '.reelhook/', 'coverage/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'web/dist/', 'dist/', '.scratch/', '.reelhook/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
