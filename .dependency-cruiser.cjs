@@ -40,6 +40,13 @@ module.exports = {
       to: { path: '^(local|infra|bench)/' },
     },
     {
+      name: 'client-standalone',
+      severity: 'error',
+      comment: 'The published client (reelhook/client) is compiled alone: it must not pull in server, local or CLI code.',
+      from: { path: '^client/' },
+      to: { path: '^(functions|local|cli|infra|bench|web)/' },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that resolves to nothing fails at run time (or in the bundle).',

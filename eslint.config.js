@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // test/fixtures/ holds the provider's seed examples verbatim (a test runs them), not our code.
-  { ignores: ['node_modules/', 'cdk.out/', 'web/dist/', '.scratch/', '.reelhook/', 'coverage/', 'test/fixtures/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'web/dist/', 'dist/', '.scratch/', '.reelhook/', 'coverage/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -7,7 +7,7 @@
 // zod/mini as a namespace import keeps the Lambda bundles small (see #shared/provider/models.js).
 import * as z from 'zod/mini';
 import { httpStatusOf, type ApiErrorName } from '#shared/errors.js';
-import { generationRequestJsonSchema } from '#shared/generations/request.js';
+import { CALLBACK_EVENT_TYPES, generationRequestJsonSchema, type CallbackEventType } from '#shared/generations/request.js';
 import { IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS } from '#shared/records/idempotency.js';
 import { DEFAULT_PAGE_SIZE, GENERATION_STATUSES, MAX_PAGE_SIZE } from './generations.js';
 import { MAX_BODY_BYTES } from './http.js';
@@ -184,7 +184,7 @@ const OPERATIONS: Record<OperationId, Json> = {
     summary: 'The provider queue',
     description:
       "The provider account's concurrency limit (configured or learned), the slots in use, and how many generations wait for one. The same for every API key: the provider account is shared.",
-    responses: { 200: { description: 'The provider queue now.', content: jsonContent(ref('ProviderCapacity')) } },
+    responses: { 200: { description: 'The provider queue now.', content: jsonContent(ref('ProviderCapacity')) }, ...errors() },
   },
   redeliverWebhook: {
     summary: 'Deliver the webhook again, or retry it now',
@@ -196,6 +196,74 @@ const OPERATIONS: Record<OperationId, Json> = {
   },
 };
 
+/** When each webhook event is sent (docs/webhooks.md); one entry per event type, or this does not compile. */
+const WEBHOOK_EVENTS: Record<CallbackEventType, { summary: string; description: string }> = {
+  'generation.started': {
+    summary: 'The provider accepted the job',
+    description: 'Sent only when `callback_events` lists it. `data` is the record at the moment of the attempt.',
+  },
+  'generation.completed': {
+    summary: 'The video is ready',
+    description: 'Our copy of the video is stored: `data.status` is `completed` and `data.video.url` a fresh download URL, valid for 1 hour.',
+  },
+  'generation.failed': {
+    summary: 'The generation failed',
+    description: '`data.status` is `error` and `data.error.name` says why (ProviderRejected, ProviderFailed, ProviderUnavailable, TimedOut, Cancelled, CopyFailed or InvalidVideo), cancellation included.',
+  },
+};
+
+/** The event body's schema name: `generation.completed` → `GenerationCompletedEvent`. */
+const eventSchemaName = (type: CallbackEventType): string =>
+  `${type.split('.').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}Event`;
+
+const signatureHeader = (name: string, description: string): Json => ({ name, in: 'header', required: true, schema: { type: 'string' }, description });
+
+const WEBHOOK_HEADERS: Json[] = [
+  signatureHeader('webhook-id', 'The event id (msg_…): the same on every retry and redelivery of the event; deduplicate on it.'),
+  signatureHeader('webhook-timestamp', 'Unix seconds when this attempt was signed; refuse it when more than 5 minutes off.'),
+  signatureHeader(
+    'webhook-signature',
+    '`v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the base64-decoded part of the API key\'s `whsec_…` secret; two, space-separated, during a secret rotation.',
+  ),
+];
+
+/** The Standard Webhooks POSTs reelhook sends to a generation's callback_url, one per event type. */
+function webhooks(): { webhooks: Json; schemas: Json } {
+  const webhooks: Json = {};
+  const schemas: Json = {};
+  for (const type of CALLBACK_EVENT_TYPES) {
+    const { summary, description } = WEBHOOK_EVENTS[type];
+    schemas[eventSchemaName(type)] = {
+      title: eventSchemaName(type),
+      type: 'object',
+      properties: {
+        type: { const: type },
+        timestamp: { type: 'string', format: 'date-time', description: 'When the event happened; for an outcome, the completed_at of the generation.' },
+        data: ref('Generation'),
+      },
+      required: ['type', 'timestamp', 'data'],
+      additionalProperties: false,
+    };
+    webhooks[type] = {
+      post: {
+        operationId: `webhook_${type.replace('.', '_')}`,
+        summary,
+        description: `${description} Signed per Standard Webhooks; verify it with the \`standardwebhooks\` package or \`verifyWebhook\` of \`reelhook/client\`.`,
+        // Signed with the webhook secret, not sent with an API key.
+        security: [],
+        parameters: WEBHOOK_HEADERS,
+        requestBody: { required: true, content: jsonContent(ref(eventSchemaName(type))) },
+        responses: {
+          '2XX': { description: 'Delivered: any 2xx within 10 seconds.' },
+          '4XX': { description: 'Not delivered: retried with backoff for at least 24 hours (429 honours Retry-After).' },
+          '5XX': { description: 'Not delivered: retried with backoff for at least 24 hours (503 honours Retry-After).' },
+        },
+      },
+    };
+  }
+  return { webhooks, schemas };
+}
+
 function buildDocument(): Json {
   const paths: Record<string, Json> = {};
   for (const route of ROUTES) {
@@ -203,6 +271,7 @@ function buildDocument(): Json {
     paths[route.path]![route.method.toLowerCase()] = { operationId: route.operationId, ...OPERATIONS[route.operationId] };
   }
   const { $schema: _dialect, ...requestSchema } = generationRequestJsonSchema();
+  const events = webhooks();
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -211,9 +280,20 @@ function buildDocument(): Json {
       version: '1',
       description:
         "Durable text-to-video generations with signed webhooks. A superset of the AI/ML API's /v2/video/generations: point a client at this base URL.",
+      // As package.json (test/unit/api-openapi.test.ts compares them).
+      license: { name: 'MIT', identifier: 'MIT' },
     },
+    servers: [
+      {
+        url: '{apiUrl}',
+        description: "A deployed stack: its `ApiUrl` output (the API Gateway HTTP API's endpoint).",
+        variables: { apiUrl: { default: 'https://abc123.execute-api.us-east-1.amazonaws.com', description: "The stack's ApiUrl output." } },
+      },
+      { url: 'http://127.0.0.1:{port}', description: '`reelhook dev` on this machine.', variables: { port: { default: '8787', description: 'dev --port.' } } },
+    ],
     security: [{ bearerAuth: [] }],
     paths,
+    webhooks: events.webhooks,
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (rk_…) from `reelhook keys create`.' } },
       schemas: {
@@ -224,6 +304,7 @@ function buildDocument(): Json {
         Error: responseSchema(errorBodySchema),
         Health: responseSchema(healthSchema),
         ProviderCapacity: responseSchema(capacitySchema),
+        ...events.schemas,
       },
     },
   };

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generationRequestJsonSchema, parseGenerationRequest } from '#shared/generations/request.js';
+import { CALLBACK_EVENT_TYPES, generationRequestJsonSchema, parseGenerationRequest } from '#shared/generations/request.js';
 import { openApiDocument, REQUEST_EXAMPLES } from '../../functions/api/openapi.js';
 import { ROUTES } from '../../functions/api/router.js';
 
@@ -49,6 +50,37 @@ describe('the OpenAPI document', () => {
     expect(list.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['generation_id', 'limit', 'cursor', 'status']);
     expect(document.components.schemas.Error.properties.error.required).toEqual(expect.arrayContaining(['name', 'message']));
     expect(create.responses['429'].headers['Retry-After']).toBeDefined();
+  });
+
+  it("names the servers and package.json's license", () => {
+    const { license } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { license: string };
+    expect(document.info.license).toEqual({ name: license, identifier: license });
+    expect(document.servers.map((server: { url: string }) => server.url)).toEqual(['{apiUrl}', 'http://127.0.0.1:{port}']);
+    expect(document.servers[1].variables.port.default).toBe('8787');
+  });
+
+  it("gives every authenticated route its 4xx answers in the contract's error shape", () => {
+    for (const route of ROUTES.filter((candidate) => !candidate.public)) {
+      const responses = document.paths[route.path][route.method.toLowerCase()].responses as Record<string, any>;
+      const clientErrors = Object.keys(responses).filter((status) => status.startsWith('4'));
+      expect(clientErrors, route.operationId).toEqual(expect.arrayContaining(['401', '429']));
+      for (const status of clientErrors) {
+        expect(responses[status].content['application/json'].schema, `${route.operationId} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+      }
+    }
+  });
+
+  it('describes the three webhook events, signed and carrying the generation record', () => {
+    expect(Object.keys(document.webhooks)).toEqual([...CALLBACK_EVENT_TYPES]);
+    for (const type of CALLBACK_EVENT_TYPES) {
+      const post = document.webhooks[type].post;
+      expect(post.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+      expect(post.security).toEqual([]);
+      const schema = document.components.schemas[post.requestBody.content['application/json'].schema.$ref.split('/').pop()];
+      expect(schema.properties.type).toEqual({ const: type });
+      expect(schema.properties.data).toEqual({ $ref: '#/components/schemas/Generation' });
+      expect(Object.keys(post.responses)).toEqual(['2XX', '4XX', '5XX']);
+    }
   });
 
   it('resolves every $ref it uses', () => {
