@@ -1,6 +1,11 @@
-/** A small client of reelhook's HTTP API, used by `reelhook generate` and `reelhook logs`. */
+/** A small client of reelhook's HTTP API, used by the CLI's commands (generate, logs, list, get, cancel, redeliver). */
 import type { PublicGeneration } from '#shared/records/record.js';
 import type { GenerationHistory } from '#shared/workflow/execution-history.js';
+
+export interface GenerationPage {
+  data: PublicGeneration[];
+  next_cursor: string | null;
+}
 
 export class ApiCallError extends Error {
   constructor(
@@ -41,6 +46,22 @@ export class ReelhookClient {
 
   getGeneration(id: string): Promise<PublicGeneration> {
     return this.call('GET', `/v2/video/generations/${encodeURIComponent(id)}`);
+  }
+
+  listGenerations(query: { status?: string; limit?: number }): Promise<GenerationPage> {
+    const search = new URLSearchParams();
+    if (query.status !== undefined) search.set('status', query.status);
+    if (query.limit !== undefined) search.set('limit', String(query.limit));
+    const suffix = search.size > 0 ? `?${search.toString()}` : '';
+    return this.call('GET', `/v2/video/generations${suffix}`);
+  }
+
+  cancelGeneration(id: string): Promise<PublicGeneration> {
+    return this.call('DELETE', `/v2/video/generations/${encodeURIComponent(id)}`);
+  }
+
+  redeliverWebhook(id: string): Promise<PublicGeneration> {
+    return this.call('POST', `/v2/video/generations/${encodeURIComponent(id)}/redeliver`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

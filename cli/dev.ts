@@ -6,7 +6,7 @@
  */
 import { relative } from 'node:path';
 import { heldSink } from '../local/live-log.js';
-import { startLocalStack } from '../local/stack.js';
+import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { localStackOptions, parsePort } from './local-options.js';
 import { watchParent } from './parent-watch.js';
 import { helpRequested, parseCommandLine } from './usage.js';
@@ -28,9 +28,18 @@ export async function runDev(args: string[]): Promise<number> {
     return 0;
   }
   const { values } = parseCommandLine(args, { port: { type: 'string' }, quiet: { type: 'boolean' } }, false);
-  const options = localStackOptions(parsePort(values.port as string | undefined, 8787));
+  const port = parsePort(values.port as string | undefined, 8787);
+  const options = localStackOptions(port);
   const liveLog = values.quiet === true ? undefined : heldSink(process.stdout, process.env);
-  const stack = await startLocalStack({ ...options, liveLog });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ ...options, liveLog });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new Error(`port ${port} is in use already: start dev on another one with --port (e.g. --port ${port + 1}, or --port 0 for any free port)`, {
+      cause: error,
+    });
+  }
   const provider = stack.simulator
     ? `built-in AI/ML API simulator at ${stack.providerBaseUrl} (set AIMLAPI_KEY to use the real API)`
     : stack.providerBaseUrl;
@@ -39,12 +48,16 @@ export async function runDev(args: string[]): Promise<number> {
       'reelhook dev is running',
       `  Base URL:        ${stack.url}/v2`,
       `  Dashboard:       ${stack.url}/`,
+      // The key rides in the fragment, which browsers never send: it reaches no server log.
+      `  Sign-in link:    ${stack.url}/#key=${stack.apiKey}`,
       `  API key:         ${stack.apiKey}`,
       `  Webhook secret:  ${stack.webhookSecret}`,
       `  Provider:        ${provider}`,
       `  Data folder:     ${relative(process.cwd(), options.dataDir) || '.'}`,
       `  Events:          ${relative(process.cwd(), stack.eventsFile)} (EventBridge stand-in at ${stack.eventBus.endpoint})`,
       ...(stack.resumed.length > 0 ? [`  Resumed:         ${stack.resumed.length} generation(s) that were in flight`] : []),
+      'Other shells reach this server (`reelhook generate` on the same data folder finds it by itself) with:',
+      `  export REELHOOK_URL=${stack.url}/v2 REELHOOK_API_KEY=${stack.apiKey}`,
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),

@@ -1,6 +1,7 @@
 /**
  * `reelhook generate`: one generation end to end, through the HTTP API like any
- * client — against REELHOOK_URL when set, else against an embedded stack.
+ * client — against REELHOOK_URL when set, else the running `reelhook dev` of the data
+ * folder, else an embedded stack in this process.
  */
 import { createHash } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
@@ -9,21 +10,39 @@ import { dirname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ValidationError } from '#shared/errors.js';
+import { parseGenerationRequest } from '#shared/generations/request.js';
+import { MODELS } from '#shared/provider/models.js';
 import type { PublicGeneration } from '#shared/records/record.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { ApiCallError, ReelhookClient } from './api-client.js';
 import { localStackOptions } from './local-options.js';
 import { Progress } from './progress.js';
+import { dataDirFromEnv, findServer, type Server } from './running-dev.js';
 import { UsageError, helpRequested, parseCommandLine } from './usage.js';
 
-export const GENERATE_HELP = `  reelhook generate "<prompt>" [--model M] [--duration 5|10] [--aspect-ratio R]
-      [--negative-prompt T] [--cfg-scale X] [--callback-url U] [--out FILE] [--json]
-      Run one generation end to end and save the video. Uses REELHOOK_URL (the base URL
-      \`reelhook dev\` prints, with or without /v2) and REELHOOK_API_KEY when set, else
-      starts the embedded stack in this process.
-`;
-
 const DEFAULT_MODEL = 'kling-video/v1.6/standard/text-to-video';
+
+/** Each model with the fields it takes and what the omitted ones default to, from the registry. */
+function modelsHelp(): string {
+  const lines = [...MODELS.values()].map((model) => {
+    const defaults = Object.entries(model.defaults).map(([field, value]) => `${field} ${String(value)}`);
+    const fields = Object.keys(model.params.shape).join(', ');
+    const chosen = model.id === DEFAULT_MODEL ? ' (the default)' : '';
+    return `        ${model.id}${chosen}\n          API fields: ${fields}; defaults: ${defaults.join(', ')}`;
+  });
+  return lines.join('\n');
+}
+
+export const GENERATE_HELP = `  reelhook generate "<prompt>" [--model M] [--duration 5|10] [--aspect-ratio R]
+      [--negative-prompt T] [--cfg-scale X] [--callback-url U] [--out FILE [--force]] [--json]
+      Run one generation end to end and save the video (default --out <id>.mp4; an existing
+      file is kept unless --force). Uses REELHOOK_URL (the base URL \`reelhook dev\` prints,
+      with or without /v2) and REELHOOK_API_KEY when set, else the running reelhook dev of
+      the data folder, else starts the embedded stack in this process.
+      Models (--model):
+${modelsHelp()}
+`;
 const POLL_INTERVAL_MS = 500;
 
 const OPTIONS = {
@@ -34,6 +53,7 @@ const OPTIONS = {
   'cfg-scale': { type: 'string' },
   'callback-url': { type: 'string' },
   out: { type: 'string' },
+  force: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -45,24 +65,77 @@ export async function runGenerate(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(args, OPTIONS, true);
   if (positionals.length !== 1) throw new UsageError('generate takes exactly one prompt, in quotes');
   const body = requestBody(positionals[0] as string, values);
+  // Bad flags answer at once, before a stack starts or a request is made.
+  checkRequest(body);
+  if (values.force === true && values.out === undefined) throw new UsageError('--force only applies to --out FILE');
   // A bad --out would otherwise only show after the whole generation has run.
-  if (values.out !== undefined) await checkOutPath(values.out as string);
+  if (values.out !== undefined) await checkOutPath(values.out as string, values.force === true);
 
   let stack: LocalStack | null = null;
-  let client: ReelhookClient;
-  const remote = process.env.REELHOOK_URL;
-  if (remote) {
-    const apiKey = process.env.REELHOOK_API_KEY;
-    if (!apiKey) throw new UsageError('REELHOOK_URL is set: set REELHOOK_API_KEY to the key that server accepts');
-    client = new ReelhookClient(remote, apiKey);
-  } else {
+  let server: Server | null = await findServer();
+  if (!server) {
     stack = await startLocalStack(localStackOptions(0));
-    client = new ReelhookClient(stack.url, stack.apiKey);
+    server = { url: stack.url, apiKey: stack.apiKey };
   }
+  const accepted: { id?: string } = {};
+  const where = stack ? dataDirFromEnv() : server.url;
+  const stopWatching = onCtrlC(
+    () => interruptedLine(accepted.id, stack !== null, where),
+    async () => stack?.close(),
+  );
   try {
-    return await generate(client, body, values);
+    return await generate(new ReelhookClient(server.url, server.apiKey), body, values, (id) => (accepted.id = id));
   } finally {
+    stopWatching();
     await stack?.close();
+  }
+}
+
+/**
+ * Ctrl+C says what becomes of the generation, then stops: an embedded stack drains first
+ * (its journal keeps the run for the next start); a second Ctrl+C stops at once.
+ */
+function onCtrlC(describe: () => string, stop: () => Promise<unknown>): () => void {
+  const handler = (): void => {
+    process.stderr.write(`\n${describe()}\n`);
+    process.once('SIGINT', () => process.exit(130));
+    void stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+}
+
+/** `where` is the embedded stack's data folder, or the URL of the server that runs the generation. */
+function interruptedLine(id: string | undefined, embedded: boolean, where: string): string {
+  if (id === undefined) {
+    return embedded
+      ? `interrupted before the generation was accepted; had it been, it resumes at the next reelhook dev or generate on ${where}`
+      : `interrupted before ${where} answered; if it accepted the generation, \`reelhook list\` shows it`;
+  }
+  return embedded
+    ? `interrupted: generation ${id} is kept in ${where} and resumes at the next \`reelhook dev\` or \`reelhook generate\` on that data folder`
+    : `interrupted: generation ${id} keeps running on ${where}; see it with \`reelhook get ${id}\``;
+}
+
+/** The flag each request field comes from, so a refusal names what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  model: '--model',
+  prompt: 'the prompt',
+  duration: '--duration',
+  aspect_ratio: '--aspect-ratio',
+  negative_prompt: '--negative-prompt',
+  cfg_scale: '--cfg-scale',
+  callback_url: '--callback-url',
+};
+
+/** The API's own validation, run here first; callback URLs by the local policy, the most lenient (a server may refuse more). */
+function checkRequest(body: Record<string, unknown>): void {
+  try {
+    parseGenerationRequest(body, 'local');
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const issues = error.issues.map((issue) => `${FLAG_OF[issue.field] ?? issue.field}: ${issue.message}`);
+    throw new UsageError(issues.join('; '));
   }
 }
 
@@ -77,8 +150,8 @@ function requestBody(prompt: string, values: Record<string, string | boolean | u
   return body;
 }
 
-/** Fails unless `out` can be created: its folder exists and is writable, and it is not itself a folder. */
-export async function checkOutPath(out: string): Promise<void> {
+/** Fails unless `out` can be created: its folder exists and is writable, it is not a folder, and it is new unless `force`. */
+export async function checkOutPath(out: string, force = false): Promise<void> {
   if (out === '') throw new UsageError('--out needs a file path');
   const directory = dirname(resolve(out));
   const folder = await stat(directory).catch(() => null);
@@ -89,7 +162,9 @@ export async function checkOutPath(out: string): Promise<void> {
   } catch {
     throw new UsageError(`--out ${out}: the folder ${directory} is not writable`);
   }
-  if ((await stat(out).catch(() => null))?.isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file path`);
+  const existing = await stat(out).catch(() => null);
+  if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file path`);
+  if (existing && !force) throw new UsageError(`--out ${out} exists already; add --force to overwrite it`);
 }
 
 const numeric = (raw: string): number | string => (raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw);
@@ -98,11 +173,13 @@ async function generate(
   client: ReelhookClient,
   body: Record<string, unknown>,
   values: Record<string, string | boolean | undefined>,
+  onAccepted: (id: string) => void,
 ): Promise<number> {
   const progress = new Progress();
   let generation: PublicGeneration;
   try {
     generation = await client.createGeneration(body);
+    onAccepted(generation.id);
     process.stderr.write(`generation ${generation.id} accepted (${generation.model})\n`);
     while (generation.status === 'queued' || generation.status === 'generating') {
       progress.update(generation.status, generation.provider.status ? `provider: ${generation.provider.status}` : '');

@@ -6,15 +6,14 @@
  * it), so the command talks to that process's DynamoDB when its `running-stack.json`
  * names a live process, and otherwise opens the folder itself.
  */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiKeyStore, type ApiKeySummary } from '#shared/auth/api-keys.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
 import { DataFolderLocked, ensureTable, startLocalDynamoDb } from '../local/dynamodb.js';
 import { LOCAL_NAMES } from '../local/names.js';
-import { ENDPOINTS_FILE } from '../local/stack.js';
 import { loadLocalManifest } from '../local/template/manifest.js';
+import { dataDirFromEnv, runningDev } from './running-dev.js';
 import { UsageError, helpRequested, parseCommandLine } from './usage.js';
 
 export const KEYS_HELP = `  reelhook keys create --name N [--stack NAME] [--json]
@@ -133,8 +132,8 @@ async function withKeyStore(stackName: string | undefined, action: (keys: ApiKey
       throw awsSetupError(error, stackName);
     }
   }
-  const dataDir = resolve(process.env.REELHOOK_DATA_DIR || '.reelhook');
-  const running = await runningStack(dataDir);
+  const dataDir = dataDirFromEnv();
+  const running = await runningDev(dataDir);
   if (running) return action(new ApiKeyStore(createDocumentClient(localClient(running.dynamoDbEndpoint)), running.tableName));
 
   let dynamo;
@@ -160,35 +159,6 @@ async function withKeyStore(stackName: string | undefined, action: (keys: ApiKey
 /** The stand-ins accept any credentials; explicit ones keep a developer's AWS profile out of local requests. */
 function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-}
-
-interface RunningStack {
-  pid: number;
-  dynamoDbEndpoint: string;
-  tableName: string;
-}
-
-/** The `reelhook dev` serving this data folder, if its process is alive. */
-async function runningStack(dataDir: string): Promise<RunningStack | null> {
-  let parsed: Partial<RunningStack>;
-  try {
-    parsed = JSON.parse(await readFile(join(dataDir, ENDPOINTS_FILE), 'utf8')) as Partial<RunningStack>;
-  } catch {
-    return null;
-  }
-  const { pid, dynamoDbEndpoint, tableName } = parsed;
-  if (typeof pid !== 'number' || typeof dynamoDbEndpoint !== 'string' || typeof tableName !== 'string') return null;
-  return isAlive(pid) ? { pid, dynamoDbEndpoint, tableName } : null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -241,11 +241,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => api.close());
 
     const resumed = await engine.resumeInterrupted();
-    // Lets `reelhook keys` reach this stack's DynamoDB while the data folder is locked by it.
+    // Lets the CLI (`keys`, `generate`, `list`, …) reach this stack while the data folder is locked by it;
+    // it holds the API key, so it is private to the user, like local-api-key.json.
     const endpointsFile = join(dataDir, ENDPOINTS_FILE);
+    // A stale file left by a killed process keeps its mode on rewrite: start afresh.
+    await rm(endpointsFile, { force: true });
     await writeFile(
       endpointsFile,
-      JSON.stringify({ pid: process.pid, url: api.url, dynamoDbEndpoint: dynamo.endpoint, sfnEndpoint: sfn.endpoint, tableName: LOCAL_NAMES.tableName }),
+      JSON.stringify({
+        pid: process.pid,
+        url: api.url,
+        apiKey: key.apiKey,
+        dynamoDbEndpoint: dynamo.endpoint,
+        sfnEndpoint: sfn.endpoint,
+        tableName: LOCAL_NAMES.tableName,
+      }),
+      { mode: 0o600 },
     );
     cleanups.push(() => rm(endpointsFile, { force: true }));
     return {

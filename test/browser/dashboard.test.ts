@@ -116,6 +116,20 @@ describe('the dashboard of reelhook dev', () => {
     expect(await page.content()).not.toContain(stack.apiKey);
   });
 
+  it("signs in from dev's link with the key in the fragment, then drops it from the address bar", async () => {
+    // A new tab: its sessionStorage starts empty, so only the link can sign it in.
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${stack.url}/#key=${stack.apiKey}`);
+      await tab.getByRole('heading', { name: 'New generation' }).waitFor({ timeout: UI_TIMEOUT_MS });
+      expect(tab.url()).toBe(`${stack.url}/`);
+      expect(await tab.evaluate<string>('location.href')).not.toContain(stack.apiKey);
+      expect(await tab.evaluate<string | null>("sessionStorage.getItem('reelhook.apiKey')")).toBe(stack.apiKey);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it("starts the form on the CLI's default model (reelhook generate without --model)", async () => {
     expect(await page.locator('#model').inputValue()).toBe(V16);
     await field('duration').waitFor({ timeout: UI_TIMEOUT_MS });

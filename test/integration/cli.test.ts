@@ -1,7 +1,7 @@
 /** The CLI's own behaviour (CONTRACT.md §5) that needs no running stack. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,10 +129,10 @@ describe('generate errors', () => {
     vi.stubEnv('REELHOOK_URL', `${stub.url}/v2/`);
     vi.stubEnv('REELHOOK_API_KEY', 'rk_x');
     try {
-      const json = await captured(() => runGenerate(['a cat', '--model', 'nope', '--json']));
+      const json = await captured(() => runGenerate(['a cat', '--json']));
       expect(JSON.parse(json.stdout)).toEqual({ error: { name: 'ValidationError', message: 'model: must be one of x' } });
       expect(json.stderr).toContain('error: ValidationError: model: must be one of x');
-      const human = await captured(() => runGenerate(['a cat', '--model', 'nope']));
+      const human = await captured(() => runGenerate(['a cat']));
       expect(human.stdout).toBe('');
       expect(json.code).toBe(2);
       expect(human.code).toBe(json.code);
@@ -183,6 +183,152 @@ describe('dev settings', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('reelhook: REELHOOK_WEBHOOK_SECRET must be a Standard Webhooks secret');
     expect(stderr).not.toContain('whsec_no pe');
+  });
+});
+
+describe('flags are checked before anything starts', () => {
+  let folder: string;
+  beforeEach(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'reelhook-cli-flags-'));
+    vi.stubEnv('REELHOOK_DATA_DIR', join(folder, 'data'));
+    vi.stubEnv('REELHOOK_URL', '');
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it.each([
+    [['generate', 'a cat', '--duration', '7'], '--duration: must be 5 or 10'],
+    [['generate', 'a cat', '--cfg-scale', '2', '--aspect-ratio', '4:3'], '--aspect-ratio: must be one of 16:9, 9:16, 1:1'],
+    [['generate', 'a cat', '--model', 'nope'], '--model: '],
+    [['generate', '   '], 'the prompt: '],
+    [['generate', 'a cat', '--force'], '--force only applies to --out FILE'],
+    [['generate', 'a cat', '--bogus'], "Unknown option '--bogus'"],
+    [['dev', '--port', 'x'], '--port must be an integer'],
+    [['list', '--limit', '0'], '--limit must be a whole number from 1 to 100 (got "0")'],
+    [['list', '--status', 'done'], '--status must be one of queued, generating, completed, error (got "done")'],
+    [['list', 'extra'], 'list takes no arguments'],
+    [['get'], 'usage: reelhook get ID'],
+    [['get', 'gen_1', '--bogus'], "Unknown option '--bogus'"],
+    [['cancel', 'gen_1', 'gen_2'], 'usage: reelhook cancel ID'],
+    [['redeliver'], 'usage: reelhook redeliver ID'],
+  ])('%j exits 2 naming the flag, with no data folder made', async (argv, expected) => {
+    const { code, stdout, stderr } = await captured(() => main(argv));
+    expect(stderr).toContain(expected);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(existsSync(join(folder, 'data'))).toBe(false);
+  });
+
+  it('refuses to overwrite an existing --out file unless --force', async () => {
+    const out = join(folder, 'video.mp4');
+    await writeFile(out, 'earlier video');
+    const { code, stderr } = await captured(() => main(['generate', 'a cat', '--out', out]));
+    expect(code).toBe(2);
+    expect(stderr).toContain(`--out ${out} exists already; add --force to overwrite it`);
+    expect(readFileSync(out, 'utf8')).toBe('earlier video');
+    await expect(checkOutPath(out, true)).resolves.toBeUndefined();
+  });
+});
+
+describe('generate --help and --version', () => {
+  it('generate --help lists every model with its defaults, and the default model', async () => {
+    const { code, stdout } = await captured(() => main(['generate', '--help']));
+    expect(code).toBe(0);
+    expect(stdout).toContain('kling-video/v1/standard/text-to-video\n');
+    expect(stdout).toContain('kling-video/v1.6/standard/text-to-video (the default)');
+    expect(stdout).toContain('defaults: duration 5, aspect_ratio 16:9');
+    expect(stdout).toContain('camera_control');
+  });
+
+  it("--version prints package.json's version", async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    const { code, stdout } = await captured(() => main(['--version']));
+    expect(code).toBe(0);
+    expect(stdout).toBe(`reelhook ${version}\n`);
+  });
+});
+
+describe('list, get, cancel, redeliver', () => {
+  const record = {
+    id: 'gen_abc',
+    status: 'completed',
+    model: 'kling-video/v1.6/standard/text-to-video',
+    prompt: 'a cat\non a mat',
+    created_at: '2026-12-03T08:00:00.000Z',
+    completed_at: '2026-12-03T08:00:05.000Z',
+    error: null,
+    video: { url: 'http://127.0.0.1:1/v.mp4', s3_uri: 's3://b/k', size_bytes: 12, sha256: 'ab', content_type: 'video/mp4' },
+    provider: { generation_id: 'p1', status: 'completed' },
+    callback: { url: 'http://127.0.0.1:2/hook', state: 'delivered', attempts: 1, last_status_code: 200, next_attempt_at: null, attempt_log: [] },
+  };
+  let server: Server;
+  let requests: string[];
+  let folder: string;
+  beforeEach(async () => {
+    requests = [];
+    server = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url} ${request.headers.authorization}`);
+      const body = /^\/v2\/video\/generations(\?|$)/.test(request.url ?? '') ? { data: [record], next_cursor: 'c1' } : record;
+      response.writeHead(request.url?.endsWith('/gen_missing') ? 404 : 200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(request.url?.endsWith('/gen_missing') ? { error: { name: 'NotFound', message: 'no generation gen_missing' } } : body));
+    });
+    server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    vi.stubEnv('REELHOOK_URL', `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`);
+    vi.stubEnv('REELHOOK_API_KEY', 'rk_x');
+    folder = await mkdtemp(join(tmpdir(), 'reelhook-cli-list-'));
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    server.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('list prints a table with the status filter and limit sent, and says when more exist', async () => {
+    const { code, stdout } = await captured(() => main(['list', '--status', 'completed', '--limit', '5']));
+    expect(code).toBe(0);
+    expect(requests).toEqual(['GET /v2/video/generations?status=completed&limit=5 Bearer rk_x']);
+    const [header, row, more] = stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^ID\s+STATUS\s+MODEL\s+CREATED\s+PROMPT$/);
+    expect(row).toMatch(/^gen_abc\s+completed\s+kling-video\/v1\.6\/standard\/text-to-video\s+2026-12-03T08:00:00\.000Z\s+a cat on a mat$/);
+    expect(more).toContain('more exist');
+  });
+
+  it('list --json and get --json print the API answer as it came', async () => {
+    const list = await captured(() => main(['list', '--json']));
+    expect(JSON.parse(list.stdout)).toEqual({ data: [record], next_cursor: 'c1' });
+    const get = await captured(() => main(['get', 'gen_abc', '--json']));
+    expect(JSON.parse(get.stdout)).toEqual(record);
+    expect(requests).toEqual(['GET /v2/video/generations Bearer rk_x', 'GET /v2/video/generations/gen_abc Bearer rk_x']);
+  });
+
+  it('get shows the video and the webhook; an unknown id is the API error, exit 1', async () => {
+    const found = await captured(() => main(['get', 'gen_abc']));
+    expect(found.stdout).toContain('stored      s3://b/k');
+    expect(found.stdout).toContain('webhook     delivered to http://127.0.0.1:2/hook (1 attempt(s), last status 200)');
+    const missing = await captured(() => main(['get', 'gen_missing']));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: NotFound: no generation gen_missing\n');
+  });
+
+  it('cancel sends DELETE and redeliver POSTs .../redeliver', async () => {
+    expect((await captured(() => main(['cancel', 'gen_abc']))).stdout).toContain('Cancelled gen_abc');
+    expect((await captured(() => main(['redeliver', 'gen_abc']))).stdout).toContain('Webhook of gen_abc to http://127.0.0.1:2/hook');
+    expect(requests).toEqual(['DELETE /v2/video/generations/gen_abc Bearer rk_x', 'POST /v2/video/generations/gen_abc/redeliver Bearer rk_x']);
+  });
+
+  it('without REELHOOK_URL or a running dev, says that no server runs and how to start one', async () => {
+    vi.stubEnv('REELHOOK_URL', '');
+    vi.stubEnv('REELHOOK_DATA_DIR', join(folder, 'data'));
+    for (const argv of [['list'], ['get', 'gen_abc'], ['cancel', 'gen_abc'], ['redeliver', 'gen_abc']]) {
+      const { code, stderr } = await captured(() => main(argv));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`no reelhook server is running for the data folder ${join(folder, 'data')}: start one with \`npx reelhook dev\``);
+    }
+    expect(existsSync(join(folder, 'data'))).toBe(false);
+    expect(requests).toEqual([]);
   });
 });
 
