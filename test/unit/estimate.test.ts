@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_HISTOGRAM, histogramOf, type DurationHistogram } from '#shared/polling/duration-history.js';
 import { countBelow, generationEstimate, MIN_LEARNED_SAMPLES, remainingSeconds } from '#shared/polling/estimate.js';
-import type { PublicGeneration } from '#shared/records/record.js';
 import { GenerationEstimates } from '../../functions/api/estimates.js';
+import { publicGeneration } from '../support/public-generation.js';
 
 const MODEL = 'kling-video/v1.6/standard/text-to-video';
 /** 100 past jobs evenly spread over 100–200 s. */
@@ -60,26 +60,7 @@ describe('remainingSeconds', () => {
   });
 });
 
-function record(overrides: Partial<PublicGeneration>): PublicGeneration {
-  return {
-    id: 'gen_01jd0000000000000000000000',
-    status: 'generating',
-    video: null,
-    error: null,
-    meta: null,
-    model: MODEL,
-    prompt: 'a fox',
-    params: {},
-    metadata: {},
-    provider: { generation_id: 'p1', status: 'generating', polls: 1 },
-    callback: { url: null, state: 'none', attempts: 0, last_status_code: null, next_attempt_at: null, attempt_log: [] },
-    timeline: { accepted: '2026-01-01T00:00:00.000Z', provider_accepted: '2026-01-01T00:00:00.000Z' },
-    created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:00.000Z',
-    completed_at: null,
-    ...overrides,
-  };
-}
+const record = publicGeneration;
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
