@@ -182,12 +182,11 @@ async function generate(
     onAccepted(generation.id);
     process.stderr.write(`generation ${generation.id} accepted (${generation.model})\n`);
     while (generation.status === 'queued' || generation.status === 'generating') {
-      progress.update(generation.status, generation.provider.status ? `provider: ${generation.provider.status}` : '');
+      progress.update(generation);
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
       generation = await client.getGeneration(generation.id);
     }
-    progress.update(generation.status);
-    progress.done();
+    progress.done(generation);
   } catch (error) {
     progress.done();
     if (error instanceof ApiCallError) {

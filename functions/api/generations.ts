@@ -17,11 +17,14 @@ import { generationKey, ownerIndexKey, toPublicGeneration, type GenerationItem, 
 import { TableLayout } from '#shared/records/table-layout.js';
 import { presignVideoUrl } from '#shared/video/url.js';
 import { GenerationAcceptance, type GenerationAcceptanceDeps } from '#shared/generations/acceptance.js';
+import type { GenerationEstimates } from './estimates.js';
 import { conflict, notFound } from './http.js';
 
 export interface GenerationRoutesDeps extends GenerationAcceptanceDeps {
   /** Where a cancel announces `Video Generation Failed`. */
   events: GenerationEvents;
+  /** Adds each answered record's `estimate`. */
+  estimates: GenerationEstimates;
 }
 
 export interface GenerationPage {
@@ -46,15 +49,15 @@ export class GenerationRoutes {
   }
 
   /** See {@link GenerationAcceptance.accept}. */
-  create(caller: ApiKeyRecord, body: unknown, idempotencyKey?: string): Promise<PublicGeneration> {
-    return this.acceptance.accept(caller, body, idempotencyKey);
+  async create(caller: ApiKeyRecord, body: unknown, idempotencyKey?: string): Promise<PublicGeneration> {
+    return this.withEstimate(await this.acceptance.accept(caller, body, idempotencyKey));
   }
 
   async list(caller: ApiKeyRecord, query: Record<string, string>): Promise<GenerationPage> {
     const { limit, status, startKey } = parseListQuery(query, caller.key_id);
     const page = await this.deps.store.listByOwner(caller.key_id, { limit, status, startKey });
-    const data = await Promise.all(page.items.map((item) => this.toPublic(item)));
-    return { data, next_cursor: page.lastKey ? encodeCursor(page.lastKey) : null };
+    const records = await Promise.all(page.items.map((item) => this.presigned(item)));
+    return { data: await this.deps.estimates.attach(records), next_cursor: page.lastKey ? encodeCursor(page.lastKey) : null };
   }
 
   async get(caller: ApiKeyRecord, id: string): Promise<PublicGeneration> {
@@ -150,7 +153,16 @@ export class GenerationRoutes {
   }
 
   private async toPublic(item: GenerationItem): Promise<PublicGeneration> {
+    return this.withEstimate(await this.presigned(item));
+  }
+
+  private async presigned(item: GenerationItem): Promise<PublicGeneration> {
     return toPublicGeneration(item, await presignVideoUrl(this.deps.s3, item.video));
+  }
+
+  private async withEstimate(record: PublicGeneration): Promise<PublicGeneration> {
+    const [shown] = await this.deps.estimates.attach([record]);
+    return shown ?? record;
   }
 }
 

@@ -14,6 +14,9 @@ import { IdempotencyStore } from '#shared/records/idempotency.js';
 import { createLogger } from '#shared/runtime/logger.js';
 import { traceClient, tracedHandler } from '#shared/runtime/observability.js';
 import { createS3Client } from '#shared/video/s3-client.js';
+import { DurationHistory } from '#shared/polling/duration-history.js';
+import { waitScaleFromEnv } from '#shared/polling/bounds.js';
+import { GenerationEstimates } from './estimates.js';
 import { GenerationRoutes } from './generations.js';
 import type { ApiRequest } from './http.js';
 import { openApiDocument } from './openapi.js';
@@ -39,6 +42,7 @@ const route = createRouter({
     stateMachineArn: stateMachineArn(),
     recordTtlDays: recordTtlDays(),
     events: new GenerationEvents(traceClient(new EventBridgeClient({})), eventBusName()),
+    estimates: new GenerationEstimates(new DurationHistory(db, table), { waitScale: waitScaleFromEnv() }),
     logger,
   }),
   capacity: () => capacitySnapshot(admission),

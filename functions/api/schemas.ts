@@ -45,7 +45,11 @@ export const generationRecordSchema: z.ZodMiniType<PublicGeneration> = z
     prompt: z.string(),
     params: z.record(z.string(), z.unknown()).check(z.meta({ description: 'The provider parameters, with defaults applied.' })),
     metadata: z.record(z.string(), z.unknown()).check(z.meta({ description: 'The caller metadata, echoed.' })),
-    provider: z.strictObject({ generation_id: z.nullable(z.string()), status: z.nullable(z.string()) }),
+    provider: z.strictObject({
+      generation_id: z.nullable(z.string()),
+      status: z.nullable(z.string()),
+      polls: z.optional(z.int().check(z.minimum(0), z.meta({ description: 'Status checks made so far.' }))),
+    }),
     callback: z.strictObject({
       url: z.nullable(z.string()),
       state: z.enum(['none', 'pending', 'delivered', 'failed']),
@@ -76,6 +80,27 @@ export const generationRecordSchema: z.ZodMiniType<PublicGeneration> = z
       z
         .strictObject({ reason: z.literal('provider_capacity'), since: timestamp })
         .check(z.meta({ description: 'Present only while the generation waits `queued` for a provider slot: why, and since when.' })),
+    ),
+    estimate: z.optional(
+      z
+        .nullable(
+          z.strictObject({
+            completes_at: timestamp.check(z.meta({ description: 'When the provider is expected to finish (the median); the copy into S3 follows.' })),
+            remaining_seconds: z.strictObject({
+              p50: z.number().check(z.minimum(0)),
+              p90: z.number().check(z.minimum(0)),
+            }),
+            basis: z.enum(['learned', 'default']).check(
+              z.meta({ description: "learned: from this model's past provider durations; default: from the model's typical duration, while fewer than 3 are known or the job has outlasted them all." }),
+            ),
+            samples: z.int().check(z.minimum(0), z.meta({ description: 'Past durations behind a learned estimate (0 for the default).' })),
+          }),
+        )
+        .check(
+          z.meta({
+            description: 'Time left while the provider works on the job, rendered by the API only (absent from webhook bodies and events); null while queued, while the video is copied, once finished, or when nothing is known.',
+          }),
+        ),
     ),
   })
   .check(z.meta({ title: 'Generation' }));

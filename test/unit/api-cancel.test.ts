@@ -15,6 +15,11 @@ import type { IdempotencyStore } from '#shared/records/idempotency.js';
 import { isId, newId } from '#shared/records/ids.js';
 import { generationKey, ownerIndexKey, type GenerationItem } from '#shared/records/record.js';
 import { GenerationRoutes } from '../../functions/api/generations.js';
+import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
+import { GenerationEstimates } from '../../functions/api/estimates.js';
+
+/** These records never have the provider working, so no history is read. */
+const noHistory = new GenerationEstimates({ months: () => ({ current: '2026-01', previous: '2025-12' }), loadMonth: async () => EMPTY_HISTOGRAM }, { waitScale: 1 });
 
 const caller = { key_id: 'key_1' } as ApiKeyRecord;
 const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook';
@@ -78,6 +83,7 @@ function routesWith(publish: () => Promise<void>) {
     stateMachineArn: STATE_MACHINE,
     recordTtlDays: null,
     events,
+    estimates: noHistory,
     logger,
   });
   return { routes, effects, warn, store };

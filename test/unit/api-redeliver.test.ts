@@ -16,6 +16,11 @@ import { webhookIdFor } from '#shared/records/ids.js';
 import { generationKey, ownerIndexKey, type AttemptEntry, type GenerationItem } from '#shared/records/record.js';
 import { IN_FLIGHT_GRACE_MS } from '#shared/webhooks/attempt-plan.js';
 import { GenerationRoutes } from '../../functions/api/generations.js';
+import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
+import { GenerationEstimates } from '../../functions/api/estimates.js';
+
+/** These records never have the provider working, so no history is read. */
+const noHistory = new GenerationEstimates({ months: () => ({ current: '2026-01', previous: '2025-12' }), loadMonth: async () => EMPTY_HISTOGRAM }, { waitScale: 1 });
 
 const ID = 'gen_01jd0000000000000000000000';
 const caller = { key_id: 'key_1' } as ApiKeyRecord;
@@ -88,6 +93,7 @@ function routesOver(item: GenerationItem) {
     stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:reelhook',
     recordTtlDays: null,
     events: {} as GenerationEvents,
+    estimates: noHistory,
     logger: new Logger({ logLevel: 'SILENT' }),
   });
   return { routes, starts };

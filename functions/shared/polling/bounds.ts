@@ -71,3 +71,8 @@ export function waitScaleFromEnv(env: NodeJS.ProcessEnv = process.env): number {
 export function toScheduleSeconds(realSeconds: number, scale: number): number {
   return scale > 0 ? realSeconds / scale : realSeconds;
 }
+
+/** The inverse of {@link toScheduleSeconds}: schedule seconds as real ones. */
+export function fromScheduleSeconds(scheduleSeconds: number, scale: number): number {
+  return scale > 0 ? scheduleSeconds * scale : scheduleSeconds;
+}

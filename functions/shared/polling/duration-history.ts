@@ -148,16 +148,19 @@ export class DurationHistory {
 
   /** The model's durations of this month and the previous one (empty when there are none). */
   async loadHistogram(model: string): Promise<DurationHistogram> {
-    const { current, previous } = monthsOf(this.clock());
-    const items = await Promise.all(
-      [current, previous].map(async (month) => {
-        const { Item } = await this.db.send(
-          new GetCommand({ TableName: this.tableName, Key: { [TableLayout.partitionKey]: modelStatsKey(model, month) } }),
-        );
-        return Item;
-      }),
-    );
-    return mergeHistograms(...items.map(histogramFromItem));
+    const { current, previous } = this.months();
+    return mergeHistograms(...(await Promise.all([current, previous].map((month) => this.loadMonth(model, month)))));
+  }
+
+  /** The `YYYY-MM` months {@link loadHistogram} merges: the clock's (which alone is still recorded into) and the one before. */
+  months(): { current: string; previous: string } {
+    return monthsOf(this.clock());
+  }
+
+  /** One month of the model's durations (one GetItem). */
+  async loadMonth(model: string, month: string): Promise<DurationHistogram> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { [TableLayout.partitionKey]: modelStatsKey(model, month) } }));
+    return histogramFromItem(Item);
   }
 }
 

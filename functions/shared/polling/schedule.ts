@@ -21,7 +21,7 @@ import type { PollingBounds } from '#shared/polling/bounds.js';
 /** The seeds' loop, the reference for detection lag: check at once, then every 15 s. */
 const SEED_POLL_INTERVAL_SECONDS = 15;
 /** Assumed spread of the seeds' duration (log-normal σ): 90 % of jobs within 0.56–1.78 × typical. */
-const SEED_LOG_SIGMA = 0.35;
+export const SEED_LOG_SIGMA = 0.35;
 /** Weight of the seeds' distribution, in past generations: history dominates once it has a few hundred. */
 const SEED_WEIGHT = 30;
 
@@ -415,7 +415,7 @@ export function clearScheduleCache(): void {
 }
 
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
-function normalCdf(z: number): number {
+export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));

@@ -4,6 +4,7 @@
  */
 import { TimelineKey } from '#shared/facts.js';
 import type { CallbackEventType, GenerationRequest } from '#shared/generations/request.js';
+import type { GenerationEstimate } from '#shared/polling/estimate.js';
 
 export type GenerationStatus = 'queued' | 'generating' | 'completed' | 'error';
 export type CallbackState = 'none' | 'pending' | 'delivered' | 'failed';
@@ -186,7 +187,8 @@ export interface PublicGeneration {
   prompt: string;
   params: Record<string, unknown>;
   metadata: Record<string, unknown>;
-  provider: { generation_id: string | null; status: string | null };
+  /** `polls`: status checks made so far (absent from snapshots written before it existed). */
+  provider: { generation_id: string | null; status: string | null; polls?: number };
   callback: PublicCallback;
   /** When each step happened: accepted, provider_accepted, provider_done, completed | failed, notified. */
   timeline: Record<string, string>;
@@ -195,6 +197,8 @@ export interface PublicGeneration {
   completed_at: string | null;
   /** Only while it waits for provider capacity. */
   queue?: QueueInfo;
+  /** Rendered by the API only (null when none applies); never in webhook bodies or events. */
+  estimate?: GenerationEstimate | null;
 }
 
 /** The caller's view: our copy's download URL instead of S3 internals, no tenant or bookkeeping fields. */
@@ -219,7 +223,7 @@ export function toPublicGeneration(item: GenerationItem, videoUrl: string | null
     prompt: item.prompt,
     params: item.params,
     metadata: item.metadata,
-    provider: item.provider,
+    provider: { ...item.provider, polls: item.polls },
     callback: {
       url: item.callback.url,
       state: item.callback.state,
