@@ -76,7 +76,8 @@ export interface Generation {
   prompt: string;
   params: Record<string, unknown>;
   metadata: Record<string, unknown>;
-  provider: { generation_id: string | null; status: string | null };
+  /** `polls`: status checks made so far. */
+  provider: { generation_id: string | null; status: string | null; polls?: number };
   callback: Callback;
   /** When each step happened: accepted, provider_accepted, provider_done, completed | failed, notified. */
   timeline: Record<string, string>;
@@ -85,6 +86,15 @@ export interface Generation {
   completed_at: string | null;
   /** Only while the generation waits `queued` for provider capacity. */
   queue?: { reason: 'provider_capacity'; since: string };
+  /** While the provider works: when it is expected to finish, from the model's past durations (see docs/api.md). */
+  estimate?: Estimate | null;
+}
+
+export interface Estimate {
+  completes_at: string;
+  remaining_seconds: { p50: number; p90: number };
+  basis: 'learned' | 'default';
+  samples: number;
 }
 
 export interface GenerationPage {
