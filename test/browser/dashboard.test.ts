@@ -213,6 +213,28 @@ describe('the dashboard of reelhook dev', () => {
     await expect.poll(() => card(id).locator('.webhook .badge').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('delivered');
   });
 
+  it('shows a running generation as a progress bar with its ETA, not a static message', async () => {
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V16, prompt: 'A glacier, slowly [sim:status-never]' },
+    });
+    expect(created.status).toBe(200);
+    const id: string = created.json.id;
+    const progress = card(id).locator('.progress');
+    await card(id).locator('.progress[data-progress]:not([data-progress="unknown"])').waitFor();
+    const record = (await api(stack.url, 'GET', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).json;
+    expect(record.estimate).toMatchObject({ basis: expect.stringMatching(/^(learned|default)$/) });
+    const bar = card(id).getByRole('progressbar', { name: `Progress of ${id}` });
+    expect(Number(await bar.getAttribute('value'))).toBeGreaterThanOrEqual(0);
+    await expect.poll(() => progress.textContent(), { timeout: UI_TIMEOUT_MS }).toMatch(/^Generating · provider \S+ · .+ elapsed · ETA .+ \(p90 .+\) · \d+ status checks?$/);
+    expect(await card(id).textContent()).not.toContain('Generating…');
+
+    // Once it has ended the bar gives way to the outcome.
+    expect((await api(stack.url, 'DELETE', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).status).toBe(200);
+    await page.locator(`article.generation[data-id="${id}"][data-status="error"]`).waitFor();
+    expect(await progress.count()).toBe(0);
+  });
+
   it('starts a generation from the form and plays our copy once it completes', async () => {
     const prompt = 'A cheerful white raccoon running through a sequoia forest';
     await field('prompt').locator('textarea').fill(prompt);

@@ -6,6 +6,7 @@
 import { ApiFailure, type Generation } from './api.js';
 import { el } from './dom.js';
 import { formatBytes, formatDuration, formatTime } from './format.js';
+import { progressOf } from './progress.js';
 import { timelineSteps } from './timeline.js';
 
 const IN_FLIGHT = new Set(['queued', 'generating']);
@@ -114,7 +115,7 @@ export class GenerationCard {
         el('p', { class: 'generation-error' }, el('strong', {}, record.error.name), `: ${record.error.message}`),
       );
     } else {
-      this.media.replaceChildren(el('p', { class: 'pending' }, record.status === 'queued' ? 'Waiting for the provider…' : 'Generating…'));
+      this.media.replaceChildren(progressOf(record));
     }
   }
 
