@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, type CreateTableInput } from '@aws-sdk/client-dynamodb';
 
@@ -40,14 +40,39 @@ export async function startLocalDynamoDb(options: { directory: string; port?: nu
   } finally {
     client.destroy();
   }
+  // Requests dynalite is still working on: it is done with one when it ends the response
+  // (whether or not the client is still connected, hence end() rather than 'finish').
+  const answering = new Set<ServerResponse>();
+  server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+    answering.add(response);
+    const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.end = ((...args: unknown[]) => {
+      answering.delete(response);
+      return end(...args);
+    }) as ServerResponse['end'];
+  });
   return {
     endpoint,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections?.();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      // dynalite closes its LevelDB once the last connection ends. A request it is still
+      // working on (an UpdateItem reads, then writes) would then meet a closed database and
+      // throw outside any promise, killing the process: let running requests answer first.
+      await requestsAnswered(answering, CLOSE_REQUESTS_TIMEOUT_MS);
+      server.closeAllConnections();
+      await closed;
+    },
   };
+}
+
+/** How long close() lets dynalite answer the requests it is working on. */
+const CLOSE_REQUESTS_TIMEOUT_MS = 5_000;
+
+async function requestsAnswered(answering: Set<ServerResponse>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (answering.size > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /**
