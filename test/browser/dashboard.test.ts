@@ -210,6 +210,37 @@ describe('the dashboard of reelhook dev', () => {
     expect(await retry.textContent()).toMatch(/^Retried: ProviderUnavailable: .*answered 502/);
   });
 
+  it('reads no history while Steps is closed, and says so when the history is unavailable', async () => {
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V1, prompt: 'A moth at a lamp' },
+    });
+    expect(created.status).toBe(200);
+    const id: string = created.json.id;
+    const historyPath = `/v2/video/generations/${id}/history`;
+    const reads: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (new URL(request.url()).pathname === historyPath) reads.push(request.url());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.locator(`article.generation[data-id="${id}"][data-status="completed"]`).waitFor();
+      expect(reads).toEqual([]);
+      // Past Step Functions' retention the route answers 404: the page shows the server's own 404 for an unknown run.
+      const gone = await api(stack.url, 'GET', '/v2/video/generations/gen_00000000000000000000000000/history', { apiKey: stack.apiKey });
+      expect(gone.status).toBe(404);
+      await page.route(`**${historyPath}`, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify(gone.json) }));
+      await card(id).locator('details.steps summary').click();
+      await expect
+        .poll(() => card(id).locator('.steps-message').textContent(), { timeout: UI_TIMEOUT_MS })
+        .toBe(`History unavailable: ${gone.json.error.name}: ${gone.json.error.message}`);
+      expect(reads.length).toBeGreaterThan(0);
+    } finally {
+      page.off('request', onRequest);
+      await page.unrouteAll();
+    }
+  });
+
   it('cancels an in-flight generation from its card', async () => {
     const created = await api(stack.url, 'POST', '/v2/video/generations', {
       apiKey: stack.apiKey,
