@@ -183,6 +183,64 @@ describe('the dashboard of reelhook dev', () => {
     expect(await failed.locator('[data-step="failed"] time').count()).toBe(1);
   });
 
+  it('shows the Steps of a run once opened: the states entered with their durations, and a retry with its error', async () => {
+    // The first status check answers 502: Check Status fails with ProviderUnavailable and is retried.
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V1, prompt: 'A heron in the reeds [sim:status-502*1]' },
+    });
+    expect(created.status).toBe(200);
+    const id: string = created.json.id;
+    const steps = card(id).locator('details.steps');
+    await steps.waitFor();
+    expect(await steps.getAttribute('open')).toBeNull();
+    // Opened while it runs, it keeps up with the run until the run ends.
+    await steps.locator('summary').click();
+    const list = card(id).getByRole('list', { name: `Steps of ${id}` });
+    await list.locator('[data-state="Generation Completed"]').waitFor();
+    const names = await list.locator(':scope > li .steps-name').allTextContents();
+    for (const [before, after] of [['Submit Generation', 'Check Status'], ['Check Status', 'Wait For Provider'], ['Check Status', 'Copy Video'], ['Copy Video', 'Generation Completed']]) {
+      expect(names.indexOf(before!), `${before} before ${after}`).toBeGreaterThanOrEqual(0);
+      expect(names.indexOf(before!), `${before} before ${after}`).toBeLessThan(names.lastIndexOf(after!));
+    }
+    expect(await list.locator('[data-state="Wait For Provider"] .steps-type').first().textContent()).toBe('Wait');
+    for (const duration of await list.locator(':scope > li .steps-duration').allTextContents()) expect(duration).toMatch(/^\d+(\.\d)? (ms|s)$/);
+    const retry = list.locator('[data-state="Check Status"] .steps-retry');
+    expect(await retry.count()).toBe(1);
+    expect(await retry.textContent()).toMatch(/^Retried: ProviderUnavailable: .*answered 502/);
+  });
+
+  it('reads no history while Steps is closed, and says so when the history is unavailable', async () => {
+    const created = await api(stack.url, 'POST', '/v2/video/generations', {
+      apiKey: stack.apiKey,
+      body: { model: V1, prompt: 'A moth at a lamp' },
+    });
+    expect(created.status).toBe(200);
+    const id: string = created.json.id;
+    const historyPath = `/v2/video/generations/${id}/history`;
+    const reads: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (new URL(request.url()).pathname === historyPath) reads.push(request.url());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.locator(`article.generation[data-id="${id}"][data-status="completed"]`).waitFor();
+      expect(reads).toEqual([]);
+      // Past Step Functions' retention the route answers 404: the page shows the server's own 404 for an unknown run.
+      const gone = await api(stack.url, 'GET', '/v2/video/generations/gen_00000000000000000000000000/history', { apiKey: stack.apiKey });
+      expect(gone.status).toBe(404);
+      await page.route(`**${historyPath}`, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify(gone.json) }));
+      await card(id).locator('details.steps summary').click();
+      await expect
+        .poll(() => card(id).locator('.steps-message').textContent(), { timeout: UI_TIMEOUT_MS })
+        .toBe(`History unavailable: ${gone.json.error.name}: ${gone.json.error.message}`);
+      expect(reads.length).toBeGreaterThan(0);
+    } finally {
+      page.off('request', onRequest);
+      await page.unrouteAll();
+    }
+  });
+
   it('cancels an in-flight generation from its card', async () => {
     const created = await api(stack.url, 'POST', '/v2/video/generations', {
       apiKey: stack.apiKey,

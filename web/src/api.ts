@@ -3,8 +3,10 @@
  * key the user typed in. Errors keep the API's own `{ name, message, details }`.
  */
 import type { PublicGeneration } from '#shared/records/record.js';
+import type { GenerationHistory } from '#shared/workflow/execution-history.js';
 
 export type Generation = PublicGeneration;
+export type { GenerationHistory };
 
 export interface FieldIssue {
   field: string;
@@ -52,6 +54,11 @@ export class ReelhookApi {
   /** Retry now, or deliver again; the record shows the attempt on the next read. */
   async redeliverWebhook(id: string): Promise<void> {
     await this.call('POST', `/v2/video/generations/${encodeURIComponent(id)}/redeliver`);
+  }
+
+  /** The generation's run as the states it entered, their durations and retries. */
+  getHistory(id: string): Promise<GenerationHistory> {
+    return this.call('GET', `/v2/video/generations/${encodeURIComponent(id)}/history`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

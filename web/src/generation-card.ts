@@ -3,10 +3,11 @@
  * the cancel and redeliver buttons are made once and kept, so playback and keyboard
  * focus survive the updates.
  */
-import { ApiFailure, type Generation } from './api.js';
+import { ApiFailure, type Generation, type GenerationHistory } from './api.js';
 import { el } from './dom.js';
 import { formatBytes, formatDuration, formatTime } from './format.js';
 import { progressOf } from './progress.js';
+import { StepsView } from './steps.js';
 import { timelineSteps } from './timeline.js';
 
 const IN_FLIGHT = new Set(['queued', 'generating']);
@@ -15,6 +16,7 @@ export interface CardActions {
   cancel(id: string): Promise<void>;
   /** Retry now while the webhook is pending; deliver it again once settled. */
   redeliver(id: string): Promise<void>;
+  history(id: string): Promise<GenerationHistory>;
 }
 
 export class GenerationCard {
@@ -30,10 +32,12 @@ export class GenerationCard {
   private readonly redeliverButton = el('button', { type: 'button', class: 'secondary redeliver', hidden: true }, 'Retry now');
   private readonly redeliverMessage = el('p', { class: 'card-message', role: 'status' });
   private readonly webhook = el('div', { class: 'card-webhook' });
+  private readonly steps: StepsView;
   private video: HTMLVideoElement | null = null;
 
   constructor(record: Generation, actions: CardActions) {
     this.record = record;
+    this.steps = new StepsView(record.id, (id) => actions.history(id));
     this.element = el(
       'article',
       { class: 'generation', 'data-id': record.id, 'aria-labelledby': `${record.id}-prompt` },
@@ -43,7 +47,7 @@ export class GenerationCard {
         'div',
         { class: 'card-body' },
         this.media,
-        el('div', { class: 'card-info' }, this.timeline, this.webhook, this.redeliverButton, this.redeliverMessage, this.details),
+        el('div', { class: 'card-info' }, this.timeline, this.webhook, this.redeliverButton, this.redeliverMessage, this.details, this.steps.element),
       ),
     );
     this.redeliverButton.addEventListener('click', () => {
@@ -82,6 +86,7 @@ export class GenerationCard {
 
   update(record: Generation): void {
     this.record = record;
+    this.steps.poll(IN_FLIGHT.has(record.status));
     // The video URL is signed anew on every read: it alone is no change.
     const fingerprint = JSON.stringify({ ...record, video: record.video ? { ...record.video, url: null } : null });
     if (fingerprint === this.fingerprint) {

@@ -151,7 +151,7 @@ export class GenerationList {
         card.update(record);
         if (before !== record.status) announceStatus(record);
       } else {
-        this.cards.set(record.id, new GenerationCard(record, { cancel: (id) => this.cancel(id), redeliver: (id) => this.redeliver(id) }));
+        this.cards.set(record.id, new GenerationCard(record, { cancel: (id) => this.cancel(id), redeliver: (id) => this.redeliver(id), history: (id) => this.options.api.getHistory(id) }));
       }
     }
     for (const [id, card] of this.cards) {
