@@ -86,6 +86,13 @@ const cardTop = (locator: ReturnType<Page['locator']>): Promise<number> => locat
 const field = (name: string) => page.locator(`[data-field="${name}"]`);
 const card = (id: string) => page.locator(`article.generation[data-id="${id}"]`);
 
+/** POSTs a generation through the API (not the form) and returns its id. */
+async function startGeneration(body: Record<string, unknown>): Promise<string> {
+  const created = await api(stack.url, 'POST', '/v2/video/generations', { apiKey: stack.apiKey, body });
+  expect(created.status).toBe(200);
+  return created.json.id as string;
+}
+
 describe('the dashboard of reelhook dev', () => {
   it('serves a page that holds no API key, with its content type and cache headers', async () => {
     const response = await fetch(`${stack.url}/`);
@@ -170,14 +177,10 @@ describe('the dashboard of reelhook dev', () => {
   });
 
   it('shows a failed generation with its error name and message', async () => {
-    const created = await api(stack.url, 'POST', '/v2/video/generations', {
-      apiKey: stack.apiKey,
-      body: { model: V16, prompt: 'A storm over the sea [sim:status-error]' },
-    });
-    expect(created.status).toBe(200);
-    const failed = card(created.json.id);
+    const id = await startGeneration({ model: V16, prompt: 'A storm over the sea [sim:status-error]' });
+    const failed = card(id);
     await failed.locator('.generation-error').waitFor({ timeout: UI_TIMEOUT_MS });
-    const done = await api(stack.url, 'GET', `/v2/video/generations/${created.json.id}`, { apiKey: stack.apiKey });
+    const done = await api(stack.url, 'GET', `/v2/video/generations/${id}`, { apiKey: stack.apiKey });
     expect(done.json.status).toBe('error');
     expect(await failed.locator('.generation-error').textContent()).toBe(`${done.json.error.name}: ${done.json.error.message}`);
     expect(await failed.locator('[data-step="failed"] time').count()).toBe(1);
@@ -185,12 +188,7 @@ describe('the dashboard of reelhook dev', () => {
 
   it('shows the Steps of a run once opened: the states entered with their durations, and a retry with its error', async () => {
     // The first status check answers 502: Check Status fails with ProviderUnavailable and is retried.
-    const created = await api(stack.url, 'POST', '/v2/video/generations', {
-      apiKey: stack.apiKey,
-      body: { model: V1, prompt: 'A heron in the reeds [sim:status-502*1]' },
-    });
-    expect(created.status).toBe(200);
-    const id: string = created.json.id;
+    const id = await startGeneration({ model: V1, prompt: 'A heron in the reeds [sim:status-502*1]' });
     const steps = card(id).locator('details.steps');
     await steps.waitFor();
     expect(await steps.getAttribute('open')).toBeNull();
@@ -211,12 +209,7 @@ describe('the dashboard of reelhook dev', () => {
   });
 
   it('reads no history while Steps is closed, and says so when the history is unavailable', async () => {
-    const created = await api(stack.url, 'POST', '/v2/video/generations', {
-      apiKey: stack.apiKey,
-      body: { model: V1, prompt: 'A moth at a lamp' },
-    });
-    expect(created.status).toBe(200);
-    const id: string = created.json.id;
+    const id = await startGeneration({ model: V1, prompt: 'A moth at a lamp' });
     const historyPath = `/v2/video/generations/${id}/history`;
     const reads: string[] = [];
     const onRequest = (request: { url(): string }) => {
@@ -242,12 +235,7 @@ describe('the dashboard of reelhook dev', () => {
   });
 
   it('cancels an in-flight generation from its card', async () => {
-    const created = await api(stack.url, 'POST', '/v2/video/generations', {
-      apiKey: stack.apiKey,
-      body: { model: V16, prompt: 'A sunrise that never ends [sim:status-never]' },
-    });
-    expect(created.status).toBe(200);
-    const id: string = created.json.id;
+    const id = await startGeneration({ model: V16, prompt: 'A sunrise that never ends [sim:status-never]' });
     await card(id).getByRole('button', { name: `Cancel generation ${id}` }).click();
     await page.locator(`article.generation[data-id="${id}"][data-status="error"]`).waitFor();
     expect(await card(id).locator('.generation-error').textContent()).toMatch(/^Cancelled: /);
@@ -255,12 +243,7 @@ describe('the dashboard of reelhook dev', () => {
   });
 
   it('shows the webhook of a running generation as pending, not none', async () => {
-    const created = await api(stack.url, 'POST', '/v2/video/generations', {
-      apiKey: stack.apiKey,
-      body: { model: V16, prompt: 'A clock that never strikes [sim:status-never]', callback_url: `${receiver.url}/pending` },
-    });
-    expect(created.status).toBe(200);
-    const id: string = created.json.id;
+    const id = await startGeneration({ model: V16, prompt: 'A clock that never strikes [sim:status-never]', callback_url: `${receiver.url}/pending` });
     await page.locator(`article.generation[data-id="${id}"][data-status="generating"]`).waitFor();
     const record = (await api(stack.url, 'GET', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).json;
     expect(record.callback).toMatchObject({ state: 'none', attempts: 0 });
@@ -272,12 +255,7 @@ describe('the dashboard of reelhook dev', () => {
   });
 
   it('shows a running generation as a progress bar with its ETA, not a static message', async () => {
-    const created = await api(stack.url, 'POST', '/v2/video/generations', {
-      apiKey: stack.apiKey,
-      body: { model: V16, prompt: 'A glacier, slowly [sim:status-never]' },
-    });
-    expect(created.status).toBe(200);
-    const id: string = created.json.id;
+    const id = await startGeneration({ model: V16, prompt: 'A glacier, slowly [sim:status-never]' });
     const progress = card(id).locator('.progress');
     await card(id).locator('.progress[data-progress]:not([data-progress="unknown"])').waitFor();
     const record = (await api(stack.url, 'GET', `/v2/video/generations/${id}`, { apiKey: stack.apiKey })).json;

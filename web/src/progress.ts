@@ -13,8 +13,6 @@ export function progressOf(record: Generation, now: number = Date.now()): HTMLEl
   const bar = el('progress', { class: 'progress-bar', max: 100, 'aria-label': `Progress of ${record.id}` });
   // No value leaves the bar indeterminate: nothing is known of how far it is.
   if (fraction !== null) bar.value = Math.round(fraction * 100);
-  // The page's CSP allows no style attributes; the CSSOM is fine.
-  bar.style.width = '100%';
   const parts = [...words, `${formatDuration(Math.max(0, now - Date.parse(record.created_at)))} elapsed`];
   const { estimate } = record;
   if (estimate) {
