@@ -13,9 +13,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ValidationError } from '#shared/errors.js';
 import { parseGenerationRequest } from '#shared/generations/request.js';
 import { MODELS } from '#shared/provider/models.js';
-import type { PublicGeneration } from '#shared/records/record.js';
+import { Reelhook, ReelhookError, type CreateGenerationBody, type Generation } from '../client/index.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
-import { ApiCallError, ReelhookClient } from './api-client.js';
 import { localStackOptions } from './local-options.js';
 import { Progress } from './progress.js';
 import { dataDirFromEnv, findServer, type Server } from './running-dev.js';
@@ -84,7 +83,7 @@ export async function runGenerate(args: string[]): Promise<number> {
     async () => stack?.close(),
   );
   try {
-    return await generate(new ReelhookClient(server.url, server.apiKey), body, values, (id) => (accepted.id = id));
+    return await generate(new Reelhook({ baseUrl: server.url, apiKey: server.apiKey }), body, values, (id) => (accepted.id = id));
   } finally {
     stopWatching();
     await stack?.close();
@@ -170,29 +169,30 @@ export async function checkOutPath(out: string, force = false): Promise<void> {
 const numeric = (raw: string): number | string => (raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw);
 
 async function generate(
-  client: ReelhookClient,
+  client: Reelhook,
   body: Record<string, unknown>,
   values: Record<string, string | boolean | undefined>,
   onAccepted: (id: string) => void,
 ): Promise<number> {
   const progress = new Progress();
-  let generation: PublicGeneration;
+  let generation: Generation;
   try {
-    generation = await client.createGeneration(body);
+    // checkRequest has run the API's own validation on it.
+    generation = await client.create(body as unknown as CreateGenerationBody);
     onAccepted(generation.id);
     process.stderr.write(`generation ${generation.id} accepted (${generation.model})\n`);
     while (generation.status === 'queued' || generation.status === 'generating') {
       progress.update(generation);
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-      generation = await client.getGeneration(generation.id);
+      generation = await client.get(generation.id);
     }
     progress.done(generation);
   } catch (error) {
     progress.done();
-    if (error instanceof ApiCallError) {
-      process.stderr.write(`error: ${error.errorName}: ${error.message}\n`);
-      if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: error.errorName, message: error.message } }, null, 2)}\n`);
-      return error.statusCode >= 400 && error.statusCode < 500 ? 2 : 1;
+    if (error instanceof ReelhookError) {
+      process.stderr.write(`error: ${error.name}: ${error.message}\n`);
+      if (values.json) process.stdout.write(`${JSON.stringify({ error: { name: error.name, message: error.message } }, null, 2)}\n`);
+      return error.status >= 400 && error.status < 500 ? 2 : 1;
     }
     throw error;
   }

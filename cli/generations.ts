@@ -3,8 +3,7 @@
  * and acted on through REELHOOK_URL or the running `reelhook dev` of the data folder
  * (running-dev.ts). They never start a stack: without a server they say how to start one.
  */
-import type { PublicGeneration } from '#shared/records/record.js';
-import { ApiCallError, ReelhookClient } from './api-client.js';
+import { Reelhook, ReelhookError, type Generation, type GenerationStatus } from '../client/index.js';
 import { requireServer } from './running-dev.js';
 import { UsageError, helpRequested, parseCommandLine } from './usage.js';
 
@@ -21,7 +20,9 @@ export const GENERATIONS_HELP = `  reelhook list [--status S] [--limit N] [--jso
       the data folder (REELHOOK_DATA_DIR, default .reelhook/).
 `;
 
-const STATUSES = ['queued', 'generating', 'completed', 'error'] as const;
+const STATUSES = ['queued', 'generating', 'completed', 'error'] as const satisfies readonly GenerationStatus[];
+
+const isStatus = (value: string): value is GenerationStatus => (STATUSES as readonly string[]).includes(value);
 
 type Command = 'list' | 'get' | 'cancel' | 'redeliver';
 
@@ -33,17 +34,17 @@ export async function runGenerationCommand(command: Command, args: string[]): Pr
   // Every flag is checked before any server is looked for.
   const action = parse(command, args);
   const server = await requireServer();
-  const client = new ReelhookClient(server.url, server.apiKey);
+  const client = new Reelhook({ baseUrl: server.url, apiKey: server.apiKey });
   try {
     return await action(client);
   } catch (error) {
-    if (!(error instanceof ApiCallError)) throw error;
-    process.stderr.write(`error: ${error.errorName}: ${error.message}\n`);
+    if (!(error instanceof ReelhookError)) throw error;
+    process.stderr.write(`error: ${error.name}: ${error.message}\n`);
     return 1;
   }
 }
 
-type Action = (client: ReelhookClient) => Promise<number>;
+type Action = (client: Reelhook) => Promise<number>;
 
 function parse(command: Command, args: string[]): Action {
   switch (command) {
@@ -51,12 +52,12 @@ function parse(command: Command, args: string[]): Action {
       const { values, positionals } = parseCommandLine(args, { status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, true);
       if (positionals.length > 0) throw new UsageError(`list takes no arguments (got "${positionals[0]}")`);
       const status = values.status as string | undefined;
-      if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+      if (status !== undefined && !isStatus(status)) {
         throw new UsageError(`--status must be one of ${STATUSES.join(', ')} (got "${status}")`);
       }
       const limit = parseLimit(values.limit as string | undefined);
       return async (client) => {
-        const page = await client.listGenerations({ status, limit });
+        const page = await client.list({ status, limit });
         if (values.json) write(JSON.stringify(page, null, 2));
         else write(listTable(page.data, page.next_cursor !== null));
         return 0;
@@ -66,7 +67,7 @@ function parse(command: Command, args: string[]): Action {
       const { values, positionals } = parseCommandLine(args, { json: { type: 'boolean' } }, true);
       const id = onlyId(command, positionals);
       return async (client) => {
-        const generation = await client.getGeneration(id);
+        const generation = await client.get(id);
         write(values.json ? JSON.stringify(generation, null, 2) : describe(generation));
         return 0;
       };
@@ -74,7 +75,7 @@ function parse(command: Command, args: string[]): Action {
     case 'cancel': {
       const id = onlyId(command, parseCommandLine(args, {}, true).positionals);
       return async (client) => {
-        const generation = await client.cancelGeneration(id);
+        const generation = await client.cancel(id);
         write(`Cancelled ${generation.id}: it ends as error Cancelled (status now: ${generation.status}).`);
         return 0;
       };
@@ -82,7 +83,7 @@ function parse(command: Command, args: string[]): Action {
     case 'redeliver': {
       const id = onlyId(command, parseCommandLine(args, {}, true).positionals);
       return async (client) => {
-        const generation = await client.redeliverWebhook(id);
+        const generation = await client.redeliver(id);
         write(`Webhook of ${generation.id} to ${generation.callback.url ?? '(none)'} is being delivered (attempts so far: ${generation.callback.attempts}).`);
         return 0;
       };
@@ -110,7 +111,7 @@ function write(text: string): void {
 
 const PROMPT_COLUMN = 40;
 
-function listTable(generations: PublicGeneration[], more: boolean): string {
+function listTable(generations: Generation[], more: boolean): string {
   if (generations.length === 0) return 'No generations yet: reelhook generate "<prompt>"';
   const rows = [
     ['ID', 'STATUS', 'MODEL', 'CREATED', 'PROMPT'],
@@ -133,7 +134,7 @@ const oneLine = (text: string, max: number): string => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-function describe(generation: PublicGeneration): string {
+function describe(generation: Generation): string {
   const lines = [
     `id          ${generation.id}`,
     `status      ${generation.status}${generation.provider.status ? ` (provider: ${generation.provider.status})` : ''}`,

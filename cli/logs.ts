@@ -4,16 +4,12 @@
  * line per state with its time, duration, and the retries and errors it had.
  *
  * It talks to REELHOOK_URL with REELHOOK_API_KEY, else to the running `reelhook dev` of
- * the data folder (its `running-stack.json` says where it listens), with REELHOOK_API_KEY
- * or the key that dev keeps in the folder. It never starts a stack: a trace is read from
- * a server that has the generation.
+ * the data folder (running-dev.ts). It never starts a stack: a trace is read from a server
+ * that has the generation.
  */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GenerationHistory, StateSummary, StepError } from '#shared/workflow/execution-history.js';
-import { ENDPOINTS_FILE } from '../local/stack.js';
-import { ReelhookClient } from './api-client.js';
+import { Reelhook, type GenerationHistory, type StateSummary, type StepError } from '../client/index.js';
+import { requireServer } from './running-dev.js';
 import { UsageError, helpRequested, parseCommandLine } from './usage.js';
 
 export const LOGS_HELP = `  reelhook logs ID [--follow] [--json]
@@ -38,19 +34,20 @@ export async function runLogs(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(args, OPTIONS, true);
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError('usage: reelhook logs ID [--follow] [--json]');
   const id = positionals[0];
-  const client = await serverClient();
+  const server = await requireServer();
+  const client = new Reelhook({ baseUrl: server.url, apiKey: server.apiKey });
   const follow = values.follow === true;
   const asJson = values.json === true;
 
   if (!follow) {
-    const history = await client.getGenerationHistory(id);
+    const history = await client.history(id);
     process.stdout.write(asJson ? `${JSON.stringify(history, null, 2)}\n` : `${describeHistory(history).join('\n')}\n`);
     return 0;
   }
   // A state is printed once, when it has ended; the rest when the run ends.
   let printed = 0;
   for (;;) {
-    const history = await client.getGenerationHistory(id);
+    const history = await client.history(id);
     const execution = history.execution;
     const states = execution?.states ?? [];
     const ended = execution !== null && execution.status !== 'RUNNING';
@@ -110,51 +107,4 @@ function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-/** REELHOOK_URL with REELHOOK_API_KEY, else the data folder's running dev. */
-async function serverClient(env: NodeJS.ProcessEnv = process.env): Promise<ReelhookClient> {
-  if (env.REELHOOK_URL) {
-    if (!env.REELHOOK_API_KEY) throw new UsageError('REELHOOK_URL is set: set REELHOOK_API_KEY to the key that server accepts');
-    return new ReelhookClient(env.REELHOOK_URL, env.REELHOOK_API_KEY);
-  }
-  const dataDir = resolve(env.REELHOOK_DATA_DIR || '.reelhook');
-  const url = await runningDevUrl(dataDir);
-  if (!url) {
-    throw new Error(
-      `no reelhook server is running for the data folder ${dataDir}: start \`npx reelhook dev\` (with the same REELHOOK_DATA_DIR), ` +
-        'or set REELHOOK_URL and REELHOOK_API_KEY',
-    );
-  }
-  // A key pinned with REELHOOK_API_KEY wins; else the one dev made and keeps in its folder.
-  const apiKey = env.REELHOOK_API_KEY || (await savedDevKey(dataDir));
-  if (!apiKey) throw new UsageError(`set REELHOOK_API_KEY to the key the reelhook dev at ${url} accepts`);
-  return new ReelhookClient(url, apiKey);
-}
-
-async function readJson(path: string): Promise<Record<string, unknown> | null> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
-
-/** The URL of the `reelhook dev` that wrote the folder's running-stack.json, while its process lives. */
-async function runningDevUrl(dataDir: string): Promise<string | null> {
-  const running = await readJson(join(dataDir, ENDPOINTS_FILE));
-  if (typeof running?.pid !== 'number' || typeof running.url !== 'string') return null;
-  try {
-    process.kill(running.pid, 0);
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return null;
-  }
-  return running.url;
-}
-
-/** The key dev made on its first start (local/stack.ts keeps it in local-api-key.json). */
-async function savedDevKey(dataDir: string): Promise<string | null> {
-  const saved = await readJson(join(dataDir, 'local-api-key.json'));
-  return typeof saved?.apiKey === 'string' ? saved.apiKey : null;
 }

@@ -8,7 +8,7 @@
  * const done = await reelhook.wait(accepted.id, { onProgress: (record) => console.log(record.status) });
  */
 import { errorFromResponse, NetworkError, RateLimited, ReelhookError } from './errors.js';
-import type { CreateGenerationBody, Generation, GenerationPage, GenerationStatus } from './types.js';
+import type { CreateGenerationBody, Generation, GenerationHistory, GenerationPage, GenerationStatus } from './types.js';
 
 export {
   Conflict,
@@ -148,6 +148,11 @@ export class Reelhook {
     return this.request('POST', `/v2/video/generations/${encodeURIComponent(id)}/redeliver`, { signal: options.signal });
   }
 
+  /** The generation's run, state by state: when each was entered, how long it took, its retries and their errors. */
+  history(id: string, options: RequestOptions = {}): Promise<GenerationHistory> {
+    return this.request('GET', `/v2/video/generations/${encodeURIComponent(id)}/history`, { signal: options.signal });
+  }
+
   /**
    * Reads the generation until it is `completed` or `error`, and resolves with that record
    * (a failed generation resolves too: look at `status` and `error`). A RateLimited answer
@@ -202,7 +207,7 @@ export class Reelhook {
       if (options.signal?.aborted) throw options.signal.reason as Error;
       const cause = (error as Error).cause as (Error & { code?: string }) | undefined;
       const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message);
-      throw new NetworkError(`${method} ${this.origin}${path.split('?')[0]} failed: ${reason}`, { cause: error });
+      throw new NetworkError(`could not reach the reelhook server at ${this.origin} (${reason}): ${method} ${path.split('?')[0]}`, { cause: error });
     }
     if (!response.ok) throw errorFromResponse(response.status, response.headers, text);
     try {

@@ -103,6 +103,56 @@ export interface GenerationPage {
   next_cursor: string | null;
 }
 
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** An error of a step: its name, and its cause redacted and cut to 500 characters. */
+export interface StepError {
+  error: string;
+  cause: string | null;
+}
+
+export interface StepRetry extends StepError {
+  /** When the attempt that was retried failed. */
+  at: string;
+}
+
+/** One state the run entered. */
+export interface StateSummary {
+  name: string;
+  /** Task, Wait, Choice, Pass, Succeed or Fail. */
+  type: string;
+  entered_at: string;
+  /** Null while the state runs. */
+  exited_at: string | null;
+  duration_ms: number | null;
+  /** The Task attempts that failed and were tried again, oldest first. */
+  retries: StepRetry[];
+  /** The failure that ended the state (caught, or failing the execution). */
+  error: StepError | null;
+}
+
+export interface ExecutionSummary {
+  status: ExecutionStatus;
+  started_at: string | null;
+  stopped_at: string | null;
+  /** Why a FAILED, TIMED_OUT or ABORTED execution ended. */
+  error: StepError | null;
+  /** The states entered, in order. */
+  states: StateSummary[];
+  /** History events read. */
+  event_count: number;
+  /** True when the history was longer than the 25,000 events read. */
+  truncated: boolean;
+}
+
+/** The answer of `GET /v2/video/generations/{id}/history`: the generation's own Step Functions run. */
+export interface GenerationHistory {
+  generation_id: string;
+  execution_name: string;
+  /** Null when the run has not started yet, or is past Step Functions' retention of histories. */
+  execution: ExecutionSummary | null;
+}
+
 /** The body of `POST /v2/video/generations`: the AI/ML API fields of the model plus reelhook's extensions. */
 export interface CreateGenerationBody {
   model: ModelId;

@@ -52,6 +52,18 @@ describe('Reelhook against the local stack', () => {
     expect(new Set(seen.map((record) => JSON.stringify(record))).size).toBe(seen.length);
   });
 
+  it("reads a finished generation's run state by state through history", async () => {
+    const accepted = await reelhook.create({ model: V16, prompt: 'A heron at dawn' });
+    await reelhook.wait(accepted.id, { pollIntervalMs: 50 });
+    const history = await reelhook.history(accepted.id);
+
+    expect(history).toMatchObject({ generation_id: accepted.id, execution: { status: 'SUCCEEDED', truncated: false } });
+    const names = history.execution!.states.map((state) => state.name);
+    expect(names).toEqual(expect.arrayContaining(['Submit Generation', 'Check Status', 'Copy Video']));
+    expect(history.execution!.states.every((state) => state.duration_ms !== null && state.duration_ms >= 0)).toBe(true);
+    await expect(reelhook.history('gen_unknown')).rejects.toBeInstanceOf(NotFound);
+  });
+
   it('lists page by page, and listAll walks every page', async () => {
     const created: string[] = [];
     for (const prompt of ['Page one', 'Page two', 'Page three']) created.push((await reelhook.create({ model: V16, prompt })).id);

@@ -8,8 +8,18 @@ import type * as z from 'zod/mini';
 import type { ApiErrorName as ServerApiErrorName, GenerationErrorName as ServerGenerationErrorName } from '#shared/errors.js';
 import { CALLBACK_EVENT_TYPES, generationRequestJsonSchema } from '#shared/generations/request.js';
 import { MODELS } from '#shared/provider/models.js';
-import type { ApiErrorName, CreateGenerationBody, ErrorBody, Generation, GenerationErrorName, GenerationPage, ModelId, WebhookEventType } from '../../client/index.js';
-import type { errorBodySchema, generationPageSchema, generationRecordSchema } from '../../functions/api/schemas.js';
+import type {
+  ApiErrorName,
+  CreateGenerationBody,
+  ErrorBody,
+  Generation,
+  GenerationErrorName,
+  GenerationHistory,
+  GenerationPage,
+  ModelId,
+  WebhookEventType,
+} from '../../client/index.js';
+import type { errorBodySchema, generationHistorySchema, generationPageSchema, generationRecordSchema } from '../../functions/api/schemas.js';
 
 /** Every field of the request body, once: `satisfies` fails to compile when one is missing or extra. */
 const BODY_FIELDS = {
@@ -31,6 +41,7 @@ describe("the client's types", () => {
   it('are the types of the schemas the API answers with', () => {
     expectTypeOf<Generation>().toEqualTypeOf<z.output<typeof generationRecordSchema>>();
     expectTypeOf<GenerationPage>().toEqualTypeOf<z.output<typeof generationPageSchema>>();
+    expectTypeOf<GenerationHistory>().toEqualTypeOf<z.output<typeof generationHistorySchema>>();
     expectTypeOf<ErrorBody['error']['name']>().toEqualTypeOf<z.output<typeof errorBodySchema>['error']['name']>();
     expectTypeOf<ApiErrorName>().toEqualTypeOf<ServerApiErrorName>();
     expectTypeOf<GenerationErrorName>().toEqualTypeOf<ServerGenerationErrorName>();
