@@ -35,7 +35,10 @@ export interface E2eResult {
   bareSeconds: number;
   reelhookRate: number;
   bareRate: number;
+  /** POSTs of the bursts sent while a batch runs. */
   postLatenciesMs: number[];
+  /** Generations of that batch not completed yet when each burst started. */
+  inFlightAtBursts: number[];
   /** POSTs sent again after a stale keep-alive connection (bench/load-client.ts); their latency includes both tries. */
   postsResent: number;
   devPeakRssMb: number | null;
@@ -117,6 +120,7 @@ export async function measureE2e(table: Omit<CreateTableInput, 'TableName'>, dev
     });
     let devPeakRssMb: number | null;
     let postLatenciesMs: number[] = [];
+    const inFlightAtBursts: number[] = [];
     let batch: string[] = [];
     let reelhookSeconds: number;
     let reelhookCpuSeconds: number | null = null;
@@ -130,11 +134,16 @@ export async function measureE2e(table: Omit<CreateTableInput, 'TableName'>, dev
       const warmup = await Promise.all(Array.from({ length: E2E.warmup }, post));
       await receiver.allOf(warmup.map((g) => g.id), E2E.batchTimeoutMs);
 
+      // POST latency while the stack is busy: bursts sent while a batch of E2E.generations runs.
+      const loaded = (await Promise.all(Array.from({ length: E2E.generations }, post))).map((g) => g.id);
+      const inFlight = new Set(loaded);
       for (let burst = 0; burst < E2E.postBursts; burst += 1) {
+        inFlightAtBursts.push([...inFlight].filter((id) => !receiver.completed.has(id)).length);
         const posted = await Promise.all(Array.from({ length: E2E.postConcurrency }, post));
         postLatenciesMs = postLatenciesMs.concat(posted.map((g) => g.ms));
-        await receiver.allOf(posted.map((g) => g.id), E2E.batchTimeoutMs);
+        for (const g of posted) inFlight.add(g.id);
       }
+      await receiver.allOf(inFlight, E2E.batchTimeoutMs);
 
       const cpuBefore = cpuSecondsOf(dev.process.pid ?? -1);
       const started = Date.now();
@@ -198,6 +207,7 @@ export async function measureE2e(table: Omit<CreateTableInput, 'TableName'>, dev
       reelhookRate: E2E.generations / reelhookSeconds,
       bareRate: E2E.generations / bareSeconds,
       postLatenciesMs,
+      inFlightAtBursts,
       postsResent: client.resent,
       devPeakRssMb,
       reelhookCpuMsPerGeneration: reelhookCpuSeconds === null ? null : (1000 * reelhookCpuSeconds) / E2E.generations,

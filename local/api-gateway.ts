@@ -54,11 +54,10 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: LocalH
       }
       const body = await readBody(req);
       if (body === null) {
-        // Nothing past the API's own limit is read, authenticated or not: the answer is the
-        // handler's 413, and the connection closes instead of draining the rest.
+        // Nothing past the API's own limit is kept or authenticated: the answer is the
+        // handler's 413, sent at once; the rest of the body is dropped as it arrives.
         const tooLarge = new ApiError('PayloadTooLarge', `the body is over the limit of ${MAX_BODY_BYTES} bytes`);
-        res.shouldKeepAlive = false;
-        res.on('finish', () => req.destroy());
+        discardRest(req);
         send(res, errorResponse(tooLarge)!);
         return;
       }
@@ -87,21 +86,55 @@ export async function startLocalHttpApi(handler: HttpApiHandler, options: LocalH
   };
 }
 
+/** How long the rest of a refused body is discarded before the connection is cut. */
+const DISCARD_MS = 2_000;
+
+/**
+ * Lets the rest of a refused body arrive and drops it, unbuffered, for DISCARD_MS at most.
+ * Cutting the connection at once would lose the answer: closing a socket with unread bytes
+ * sends a TCP reset, and the reset makes the client's system drop the 413 it had not read
+ * yet (fetch then fails with ECONNRESET or EPIPE). nginx's lingering close does the same.
+ */
+function discardRest(req: IncomingMessage): void {
+  const { socket } = req;
+  const cut = setTimeout(() => socket.destroy(), DISCARD_MS).unref();
+  req.once('end', () => clearTimeout(cut));
+  socket.once('close', () => clearTimeout(cut));
+  req.resume();
+}
+
 function send(res: ServerResponse, response: ApiResponse): void {
   res.writeHead(response.statusCode, response.headers).end(response.body);
 }
 
 /** The body, or null as soon as it is known to exceed MAX_BODY_BYTES (from Content-Length or the bytes so far). */
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return null;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Listeners rather than for-await: leaving a for-await early destroys the request, and
+    // with it the connection the 413 is to be sent on.
+    const stop = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      stop();
+      req.pause();
+      resolve(null);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {

@@ -27,7 +27,8 @@ export interface LocalS3Options {
   directory: string;
   /**
    * Keeps the port across restarts: the port it names is reused (an error if another
-   * process holds it); when the file is missing, a free port is chosen and written to it.
+   * process holds it); when the file is missing, a free port below the ephemeral range is
+   * chosen and written to it.
    * Absent: a free port at every start.
    */
   portFile?: string;
@@ -59,7 +60,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const keptPort = options.portFile ? await readKeptPort(options.portFile) : undefined;
   const server = new S3rver({
     address: '127.0.0.1',
-    port: keptPort ?? 0,
+    port: keptPort ?? (options.portFile ? await freePortToKeep() : 0),
     directory: options.directory,
     silent: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
@@ -79,6 +80,24 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     port,
     close: () => server.close(),
   };
+}
+
+/**
+ * Ports a kept port is chosen from: below the ephemeral ranges of Linux (32768–60999),
+ * macOS and Windows (49152–65535). While the stack is stopped, a port in those ranges can
+ * be handed to any process's outgoing connection or `listen(0)`, and the next start could
+ * not have it back.
+ */
+const KEPT_PORTS = { from: 20_000, to: 32_767 } as const;
+const KEPT_PORT_TRIES = 50;
+
+/** A free port outside the ephemeral range, or 0 (any free one) when none of the tries is free. */
+async function freePortToKeep(): Promise<number> {
+  for (let attempt = 0; attempt < KEPT_PORT_TRIES; attempt += 1) {
+    const port = KEPT_PORTS.from + Math.floor(Math.random() * (KEPT_PORTS.to - KEPT_PORTS.from + 1));
+    if (await isFree(port)) return port;
+  }
+  return 0;
 }
 
 /** Whether 127.0.0.1:port can be listened on (s3rver's run() never settles when its listen fails). */

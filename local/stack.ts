@@ -13,22 +13,20 @@ import './outside-lambda.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ApiKeyStore, newApiKeySecret, RevokedApiKeyError, type IssuedApiKey } from '#shared/auth/api-keys.js';
 import { callbackPolicyFromEnv, type CallbackPolicy } from '#shared/webhooks/callback-policy.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
 import { GenerationStore } from '#shared/records/generation-store.js';
-import { startLocalHttpApi, type LocalHttpApi } from './api-gateway.js';
-import { DataFolderLocked, ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb.js';
+import type { ApiRequestRecord } from './api-gateway.js';
+import { ensureTable } from './dynamodb.js';
+import { importHandler } from './handler-import.js';
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalBusRule, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
 import { deliveriesIn, LiveLog, type LiveLogSink } from './live-log.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from './simulator/server.js';
 import { LocalStepFunctions } from './stepfunctions/engine.js';
-import { type LambdaHandler, withLambdaTimeout } from './stepfunctions/lambda-timeout.js';
 import { startLocalSfnServer, type LocalSfnServer } from './stepfunctions/server.js';
 import { LOCAL_NAMES } from './names.js';
 import type { LocalResourceNames } from './template/intrinsics.js';
@@ -37,6 +35,9 @@ import { resolveLocalManifest, type LocalFunction, type LocalManifest } from './
 import { loadTemplate, type CfnTemplate } from './template/synth.js';
 import { DEFAULT_PROVIDER_BASE_URL, Env } from '#shared/facts.js';
 import { executionStatusChangeEvent, releaseFunction, releasesSlot } from './slot-release.js';
+import { ServiceStartError, startServiceThread, type ServiceThread } from './threads/service-thread.js';
+import type { DynamoDbServiceOptions } from './threads/dynamodb-service.js';
+import type { HttpApiServiceOptions } from './threads/http-api-service.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -108,6 +109,9 @@ const CLOSE_DRAIN_TIMEOUT_MS = 10_000;
 
 /** Written in the data folder while a stack runs: where its stand-ins listen. */
 export const ENDPOINTS_FILE = 'running-stack.json';
+
+const DYNAMODB_SERVICE = new URL('./threads/dynamodb-service.ts', import.meta.url);
+const HTTP_API_SERVICE = new URL('./threads/http-api-service.ts', import.meta.url);
 
 /** Seconds a simulated generation takes by default: the README's first command finishes quickly. */
 const SIMULATOR_SECONDS = 3;
@@ -234,10 +238,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       secrets: [key.apiKey, key.webhookSecret, providerKey],
       deliveryOf: deliveriesIn(new GenerationStore(createDocumentClient(), LOCAL_NAMES.tableName)),
     });
-    const apiHandler = (await importHandler(manifest.apiFunction)) as (
-      event: APIGatewayProxyEventV2,
-    ) => Promise<APIGatewayProxyStructuredResultV2>;
-    const api: LocalHttpApi = await startLocalHttpApi(apiHandler, { port: options.port ?? 0, onRequest: (request) => live.log?.request(request) });
+    // The API on a loop of its own, started now that every variable its handler reads is set.
+    const apiOptions: HttpApiServiceOptions = { apiFunction: manifest.apiFunction, port: options.port ?? 0, reportRequests: live.log !== undefined };
+    const apiThread = await startServiceThread<{ url: string }>(HTTP_API_SERVICE, apiOptions, (request) => live.log?.request(request as ApiRequestRecord));
+    const api = { url: apiThread.info.url, close: () => apiThread.stop() };
     cleanups.push(() => api.close());
 
     const resumed = await engine.resumeInterrupted();
@@ -284,11 +288,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-async function startDynamo(dataDir: string): Promise<LocalDynamoDb> {
+/** dynalite, on a loop of its own (local/threads/). */
+async function startDynamo(dataDir: string): Promise<{ endpoint: string; close(): Promise<void> }> {
   try {
-    return await startLocalDynamoDb({ directory: join(dataDir, 'dynamodb') });
+    const options: DynamoDbServiceOptions = { directory: join(dataDir, 'dynamodb') };
+    const thread: ServiceThread<{ endpoint: string }> = await startServiceThread(DYNAMODB_SERVICE, options);
+    return { endpoint: thread.info.endpoint, close: () => thread.stop() };
   } catch (error) {
-    if (error instanceof DataFolderLocked) {
+    if (error instanceof ServiceStartError && error.name === 'DataFolderLocked') {
       throw new Error(
         `another reelhook process is using ${dataDir}; stop it, set REELHOOK_DATA_DIR to another folder, or point REELHOOK_URL at the running server`,
         { cause: error },
@@ -329,18 +336,6 @@ function withTimeouts(manifest: LocalManifest, timeouts: Record<string, number>)
   }
   const adjust = (fn: LocalFunction): LocalFunction => ({ ...fn, timeoutSeconds: timeouts[fn.entry] ?? fn.timeoutSeconds });
   return { ...manifest, functions: manifest.functions.map(adjust), apiFunction: adjust(manifest.apiFunction) };
-}
-
-/** Runs a handler the way Lambda does: JSON in, JSON out, nothing shared by reference, ended at the function's timeout. */
-async function importHandler(fn: LocalFunction): Promise<(payload: unknown) => Promise<unknown>> {
-  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as { handler?: LambdaHandler };
-  const handler = module.handler;
-  if (typeof handler !== 'function') throw new Error(`${fn.entry} does not export a handler`);
-  const invoke = withLambdaTimeout(handler, { name: fn.logicalId, arn: fn.arn, timeoutSeconds: fn.timeoutSeconds, memoryMb: fn.memoryMb });
-  return async (payload) => {
-    const result = await invoke(JSON.parse(JSON.stringify(payload ?? null)));
-    return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
-  };
 }
 
 interface LocalKey {

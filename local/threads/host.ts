@@ -1,0 +1,29 @@
+/**
+ * The thread side of service-thread.ts: loads the service module named in workerData,
+ * starts it, posts back what it reports (its endpoints), forwards its events, and stops it
+ * when asked. A failure to start is posted as the error's name and message, so the main
+ * thread can tell, say, a locked data folder from anything else.
+ */
+import '../outside-lambda.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromThread, ServiceModule, ServiceWorkerData, ToThread } from './protocol.js';
+
+const port = parentPort!;
+const { entry, options } = workerData as ServiceWorkerData;
+const post = (message: FromThread): void => port.postMessage(message);
+
+try {
+  const module = (await import(entry)) as ServiceModule<unknown, unknown>;
+  const service = await module.startService(options, (event) => post({ type: 'event', event }));
+  port.on('message', (message: ToThread) => {
+    if (message.type !== 'stop') return;
+    void service.stop().then(
+      () => post({ type: 'stopped' }),
+      (error: unknown) => post({ type: 'stopped', error: String(error) }),
+    );
+  });
+  post({ type: 'ready', info: service.info });
+} catch (error) {
+  const { name, message, code } = error instanceof Error ? (error as NodeJS.ErrnoException) : { name: 'Error', message: String(error), code: undefined };
+  post({ type: 'failed', name, message, ...(typeof code === 'string' ? { code } : {}) });
+}

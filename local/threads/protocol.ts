@@ -1,0 +1,27 @@
+/** The messages between a service thread (host.ts) and the main thread (service-thread.ts). */
+
+/** What a module run in a service thread exports. */
+export interface ServiceModule<Options, Info> {
+  /** Starts the service; `emit` sends an event to the main thread (structured-cloneable). */
+  startService(options: Options, emit: (event: unknown) => void): Promise<RunningService<Info>>;
+}
+
+export interface RunningService<Info> {
+  /** Posted to the main thread once started (endpoints, ports). */
+  info: Info;
+  stop(): Promise<void>;
+}
+
+export interface ServiceWorkerData {
+  /** The service module's file URL. */
+  entry: string;
+  options: unknown;
+}
+
+export type FromThread =
+  | { type: 'ready'; info: unknown }
+  | { type: 'failed'; name: string; message: string; code?: string }
+  | { type: 'event'; event: unknown }
+  | { type: 'stopped'; error?: string };
+
+export type ToThread = { type: 'stop' };
