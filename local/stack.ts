@@ -7,7 +7,9 @@
  * This module only composes; behaviour lives in the handlers. The handlers read
  * their configuration from the environment at import time, exactly as in Lambda, so
  * one process hosts one stack, and every stand-in a handler calls (Step Functions,
- * EventBridge) listens before the first handler is imported.
+ * EventBridge) listens before the first handler is imported. dynalite, the HTTP API and
+ * the step handlers each run on a thread of their own (local/threads/), which copies the
+ * environment when it starts; the engine and the other stand-ins run on this one.
  */
 import './outside-lambda.js';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +22,6 @@ import { createDocumentClient } from '#shared/records/dynamo.js';
 import { GenerationStore } from '#shared/records/generation-store.js';
 import type { ApiRequestRecord } from './api-gateway.js';
 import { ensureTable } from './dynamodb.js';
-import { importHandler } from './handler-import.js';
 import { localAwsEnvironment } from './environment.js';
 import { startLocalEventBridge, type LocalBusRule, type LocalEventBridge } from './eventbridge.js';
 import { startLocalS3 } from './s3.js';
@@ -38,6 +39,7 @@ import { executionStatusChangeEvent, releaseFunction, releasesSlot } from './slo
 import { ServiceStartError, startServiceThread, type ServiceThread } from './threads/service-thread.js';
 import type { DynamoDbServiceOptions } from './threads/dynamodb-service.js';
 import type { HttpApiServiceOptions } from './threads/http-api-service.js';
+import type { Invocation, LambdaServiceOptions } from './threads/lambda-service.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -112,6 +114,7 @@ export const ENDPOINTS_FILE = 'running-stack.json';
 
 const DYNAMODB_SERVICE = new URL('./threads/dynamodb-service.ts', import.meta.url);
 const HTTP_API_SERVICE = new URL('./threads/http-api-service.ts', import.meta.url);
+const LAMBDA_SERVICE = new URL('./threads/lambda-service.ts', import.meta.url);
 
 /** Seconds a simulated generation takes by default: the README's first command finishes quickly. */
 const SIMULATOR_SECONDS = 3;
@@ -208,6 +211,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       onHistoryEvent: (executionArn, event) => live.log?.historyEvent(executionArn, event),
     });
+    // The handlers' thread stops once the engine has drained (cleanups run in reverse).
+    const lambda: { thread?: ServiceThread<unknown> } = {};
+    cleanups.push(async () => lambda.thread?.stop());
     // Steps already running finish before the stand-ins they write to go away; their
     // executions stay open in the journal and resume at the next start.
     cleanups.push(async () => {
@@ -229,7 +235,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => eventBus.close());
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBus.endpoint;
 
-    for (const fn of workers) handlers.set(fn.arn, await importHandler(fn));
+    // The step handlers on a loop of their own, like Lambda's (local/threads/lambda-service.ts).
+    const lambdaOptions: LambdaServiceOptions = { functions: workers };
+    const lambdaThread = await startServiceThread(LAMBDA_SERVICE, lambdaOptions);
+    lambda.thread = lambdaThread;
+    for (const fn of workers) handlers.set(fn.arn, (payload) => lambdaThread.request({ arn: fn.arn, payload } satisfies Invocation));
 
     const key = await ensureLocalApiKey(dataDir, options);
     live.log = options.liveLog && new LiveLog({

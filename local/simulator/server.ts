@@ -54,6 +54,8 @@ export interface ProviderSimulator {
   baseUrl: string;
   /** Requests received per endpoint, whatever their outcome (HEAD downloads excluded). */
   counters: { creates: number; statusChecks: number; downloads: number; rejectedCreates: number };
+  /** The bodies of the latest creates it was sent (at most {@link KEPT_CREATE_BODIES}), oldest first, as received. */
+  createBodies: string[];
   /** The most jobs that were unfinished at once. */
   peakConcurrency(): number;
   close(): Promise<void>;
@@ -65,6 +67,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_PROCESSING_SECONDS = 3;
 /** What the cap's 429 asks a client to wait: about one poll of a short simulated job. */
 const CAP_RETRY_AFTER_SECONDS = 1;
+/** How many create bodies `createBodies` keeps. */
+const KEPT_CREATE_BODIES = 100;
 
 function checkOptions(options: ProviderSimulatorOptions): void {
   if (typeof options.apiKey !== 'string' || options.apiKey === '') {
@@ -149,6 +153,7 @@ export async function startProviderSimulator(
   const createFaults = new CreateFaultPlans();
   const keyDigest = sha256(options.apiKey);
   const counters = { creates: 0, statusChecks: 0, downloads: 0, rejectedCreates: 0 };
+  const createBodies: string[] = [];
   let baseUrl = '';
 
   async function createReply(req: IncomingMessage, path: string): Promise<Reply> {
@@ -158,6 +163,8 @@ export async function startProviderSimulator(
     if (body === undefined) {
       return apiErrorReply(413, 'request entity too large', path, { connection: 'close' });
     }
+    createBodies.push(body.toString('utf8'));
+    if (createBodies.length > KEPT_CREATE_BODIES) createBodies.shift();
     const json = parseJson(body);
     if (!json.ok) return apiErrorReply(400, 'request body is not valid JSON', path);
     const check = checkCreateRequest(json.value);
@@ -248,6 +255,7 @@ export async function startProviderSimulator(
   return {
     baseUrl,
     counters,
+    createBodies,
     peakConcurrency: () => cap.peak,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

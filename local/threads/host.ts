@@ -6,7 +6,7 @@
  */
 import '../outside-lambda.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromThread, ServiceModule, ServiceWorkerData, ToThread } from './protocol.js';
+import type { FromThread, RunningService, ServiceModule, ServiceWorkerData, ToThread } from './protocol.js';
 
 const port = parentPort!;
 const { entry, options } = workerData as ServiceWorkerData;
@@ -16,7 +16,7 @@ try {
   const module = (await import(entry)) as ServiceModule<unknown, unknown>;
   const service = await module.startService(options, (event) => post({ type: 'event', event }));
   port.on('message', (message: ToThread) => {
-    if (message.type !== 'stop') return;
+    if (message.type === 'request') return answer(service, message.id, message.request);
     void service.stop().then(
       () => post({ type: 'stopped' }),
       (error: unknown) => post({ type: 'stopped', error: String(error) }),
@@ -26,4 +26,15 @@ try {
 } catch (error) {
   const { name, message, code } = error instanceof Error ? (error as NodeJS.ErrnoException) : { name: 'Error', message: String(error), code: undefined };
   post({ type: 'failed', name, message, ...(typeof code === 'string' ? { code } : {}) });
+}
+
+function answer(service: RunningService<unknown>, id: number, request: unknown): void {
+  if (!service.handle) return post({ type: 'refusal', id, name: 'Error', message: 'this service answers no requests' });
+  service.handle(request).then(
+    (value) => post({ type: 'answer', id, value }),
+    (error: unknown) => {
+      const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+      post({ type: 'refusal', id, name, message });
+    },
+  );
 }

@@ -9,6 +9,8 @@ export interface ServiceModule<Options, Info> {
 export interface RunningService<Info> {
   /** Posted to the main thread once started (endpoints, ports). */
   info: Info;
+  /** Answers a request of the main thread (ServiceThread.request); its rejection keeps the error's name and message. */
+  handle?(request: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,8 @@ export type FromThread =
   | { type: 'ready'; info: unknown }
   | { type: 'failed'; name: string; message: string; code?: string }
   | { type: 'event'; event: unknown }
-  | { type: 'stopped'; error?: string };
+  | { type: 'stopped'; error?: string }
+  | { type: 'answer'; id: number; value: unknown }
+  | { type: 'refusal'; id: number; name: string; message: string };
 
-export type ToThread = { type: 'stop' };
+export type ToThread = { type: 'stop' } | { type: 'request'; id: number; request: unknown };

@@ -18,8 +18,20 @@ import type { FromThread, ServiceWorkerData, ToThread } from './protocol.js';
 
 export interface ServiceThread<Info> {
   info: Info;
+  /** Asks the service (its `handle`); rejects with an Error of the name and message it failed with. */
+  request(request: unknown): Promise<unknown>;
   /** Stops the service, then ends its thread. */
   stop(): Promise<void>;
+}
+
+/** A request the service failed: the error's name and message, as thrown there. */
+class ServiceRefusal extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A service that could not start: `name` and `code` are its error's (e.g. `DataFolderLocked`, `EADDRINUSE`). */
@@ -41,9 +53,16 @@ export async function startServiceThread<Info>(entry: URL, options: unknown, onE
   const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData });
   let stopping = false;
   let ready = false;
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let lastId = 0;
   const started = new Promise<Info>((resolve, reject) => {
     worker.on('message', (message: FromThread) => {
-      if (message.type === 'ready') resolve(message.info as Info);
+      if (message.type === 'answer' || message.type === 'refusal') {
+        const waiting = pending.get(message.id);
+        pending.delete(message.id);
+        if (message.type === 'answer') waiting?.resolve(message.value);
+        else waiting?.reject(new ServiceRefusal(message.name, message.message));
+      } else if (message.type === 'ready') resolve(message.info as Info);
       else if (message.type === 'failed') reject(new ServiceStartError(message.name, message.message, message.code));
       else if (message.type === 'event') onEvent?.(message.event);
     });
@@ -81,5 +100,12 @@ export async function startServiceThread<Info>(entry: URL, options: unknown, onE
     // Keep-alive sockets and SDK agents would keep the thread alive: end it once its service has stopped.
     await worker.terminate();
   };
-  return { info, stop: () => (stopped ??= stop()) };
+  const request = (body: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (stopping) return reject(new Error(`the service thread of ${entry.pathname} has stopped`));
+      lastId += 1;
+      pending.set(lastId, { resolve, reject });
+      worker.postMessage({ type: 'request', id: lastId, request: body } satisfies ToThread);
+    });
+  return { info, request, stop: () => (stopped ??= stop()) };
 }

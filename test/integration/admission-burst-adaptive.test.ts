@@ -9,11 +9,17 @@ import { generationsClient, SCENARIO_TIMEOUT_MS } from '../support/generations-c
 const CAP = 3;
 const BURST = 24;
 /** Jobs finish when reelhook has seen them finish: the provider's count and ours agree on any machine. */
-const POLLS = 3;
+const POLLS = 5;
+/**
+ * Polls 100–200 ms apart, so a job lasts half a second or more: the first four admitted
+ * (the adaptive limit starts at 4, above the cap) are surely in flight together, however
+ * fast or slow the machine; with no waits at all, a job could end before the fourth create.
+ */
+const WAIT_SCALE = 0.1;
 vi.setConfig({ testTimeout: SCENARIO_TIMEOUT_MS });
 let fixture: StackFixture;
 beforeAll(async () => {
-  fixture = await startStackFixture('queue-adaptive', { simulator: { concurrency: CAP, pollsToComplete: POLLS } });
+  fixture = await startStackFixture('queue-adaptive', { waitScale: WAIT_SCALE, simulator: { concurrency: CAP, pollsToComplete: POLLS } });
 });
 afterAll(() => fixture?.close());
 

@@ -18,8 +18,13 @@ class RecordingTasks implements TaskResumer {
   readonly dead = new Set<string>();
   /** Every SendTaskSuccess made, also the ones that found the task closed. */
   calls = 0;
+  /** Makes the next SendTaskSuccess this slow, as one held up on a busy network. */
+  delayNextMs = 0;
   async resume(taskToken: string, output: AdmissionOutput): Promise<boolean> {
     this.calls += 1;
+    const delay = this.delayNextMs;
+    this.delayNextMs = 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     expect(output.admitted).toBe(true);
     if (this.dead.has(taskToken) || this.resumed.includes(taskToken)) return false;
     this.resumed.push(taskToken);
@@ -111,6 +116,25 @@ describe('Admission', () => {
     // waiter another release was handing over; walking on behind it made up to one per
     // release for every waiter admitted.
     expect(tasks.calls).toBeLessThanOrEqual(2 * limit);
+  });
+
+  it('keeps the slot of a waiter whose hand-over is slow while another release meets it', async () => {
+    const { admission, slots, tasks, id } = await fresh(1);
+    await admission.wait({ generationId: id(0), owner: 'key_a', taskToken: 's0', leaseUntil: lease() });
+    await admission.wait({ generationId: id(1), owner: 'key_a', taskToken: 's1', leaseUntil: lease() });
+    // The release's SendTaskSuccess takes 300 ms; meanwhile another release finds the
+    // waiter holding its slot. Had it resumed the task first, the slow one would have
+    // failed as if the task were gone, and given the slot back while the job runs.
+    tasks.delayNextMs = 300;
+    const first = admission.release(id(0));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await admission.fill();
+    await first;
+
+    expect(tasks.resumed).toEqual(['s0', 's1']);
+    const state = await slots.state();
+    expect(Object.keys(state.holders)).toEqual([id(1)]);
+    expect(state.held).toBe(1);
   });
 
   it('drops a cancelled waiter on release, so it never takes a slot', async () => {

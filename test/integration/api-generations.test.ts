@@ -24,18 +24,7 @@ let dataDir: string;
 let keys: ApiKeyStore;
 let teamB: IssuedApiKey;
 let receiver: WebhookReceiver;
-/** Every POST body this process sends, by URL: the provider client's requests among them. */
-const posted: Array<{ url: string; body: string }> = [];
-const realFetch = globalThis.fetch;
-
 beforeAll(async () => {
-  // Installed before the stack imports its handlers, so the provider client's fetch goes through it.
-  globalThis.fetch = async (input, init) => {
-    if (init?.method === 'POST' && typeof init.body === 'string') {
-      posted.push({ url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, body: init.body });
-    }
-    return realFetch(input, init);
-  };
   receiver = await startWebhookReceiver();
   // These tests poll fast; the rate limit has its own test file.
   process.env.REELHOOK_RATE_LIMIT_PER_MINUTE = '0';
@@ -48,7 +37,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  globalThis.fetch = realFetch;
   await receiver?.close();
   await stack?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -379,9 +367,8 @@ describe('the prompt', () => {
     expect(created.json.prompt).toBe(prompt);
     const done = await waitForTerminal(created.json.id);
     expect(done.prompt).toBe(prompt);
-    const toProvider = posted
-      .filter((request) => request.url.startsWith(stack.simulator!.baseUrl))
-      .map((request) => JSON.parse(request.body) as { prompt?: string })
+    const toProvider = stack.simulator!.createBodies
+      .map((sent) => JSON.parse(sent) as { prompt?: string })
       .filter((request) => request.prompt?.includes('A lighthouse in fog'));
     expect(toProvider.map((request) => request.prompt)).toEqual([prompt]);
   });

@@ -7,7 +7,9 @@
  * removed only after its task was resumed, so a crash in between leaves a waiter that the
  * next release (or its own re-run) finds; a slot claimed for a waiter whose task is gone
  * (timed out, stopped) is released again at once, and every slot has a lease as the last
- * backstop.
+ * backstop. One actor at a time resumes a waiter (its hand-over mark, taken over only once
+ * stale): had a second one resumed it first, the claimer's resume would fail as if the task
+ * were gone, and give back a slot the admitted generation is about to use.
  *
  * @example
  * const admission = new Admission(new ProviderSlots(db, table, { configuredLimit }), new WaiterQueue(db, table), tokens);
@@ -64,7 +66,8 @@ export class Admission {
       const still = await this.waiters.get(request.generationId);
       return { admitted: still === undefined || still.task_token !== request.taskToken, since: waiter.since };
     }
-    await this.handOver(waiter);
+    // A release may be handing this waiter over right now: one of the two resumes it.
+    if (await this.waiters.startHandover(waiter)) await this.handOver(waiter, false);
     return { admitted: true, since: waiter.since };
   }
 
@@ -96,17 +99,22 @@ export class Admission {
       const claim = await this.slots.claim(waiter.generation_id, waiter.lease_until);
       if (claim === 'full') return;
       await this.waiters.takeTurn(waiter);
-      // 'held': another release is handing this waiter over right now (or crashed doing
-      // so); resuming again is harmless, but its slot is not ours to give back.
-      await this.handOver(waiter, claim === 'claimed');
+      if (claim === 'claimed') {
+        if (await this.waiters.startHandover(waiter)) await this.handOver(waiter, true);
+        continue;
+      }
+      // 'held': another release is handing this waiter over right now, or crashed doing so
+      // (then its hand-over is stale and taken over). Its slot is not ours to give back.
+      if (await this.waiters.startHandover(waiter)) await this.handOver(waiter, false);
       // That other release goes on filling: a second one walking the same waiters behind
       // it would only find each of them held too. Under a burst, dozens of releases at once
       // did exactly that, 30 times per generation (docs/performance.md).
-      if (claim === 'held') return;
+      return;
     }
   }
 
-  private async handOver(waiter: Waiter, releaseIfGone = true): Promise<void> {
+  /** Only after {@link WaiterQueue.startHandover}: two resumes of one token would make the later one look like a dead task. */
+  private async handOver(waiter: Waiter, releaseIfGone: boolean): Promise<void> {
     const resumed = await this.tasks.resume(waiter.task_token, { admitted: true, waited_since: waiter.since });
     // Only this wait's item: a re-run may have registered a newer token meanwhile.
     await this.waiters.remove(waiter.generation_id, waiter.task_token);

@@ -17,6 +17,8 @@ import { isConditionFailure } from '#shared/records/dynamo.js';
 import { TableLayout } from '#shared/records/table-layout.js';
 
 const DIRECTORY_KEY = 'PROVIDER#queues';
+/** A hand-over unfinished after this long is taken to have crashed: SendTaskSuccess and one delete take well under a second. */
+const HANDOVER_STALE_MS = 60_000;
 const waiterKey = (generationId: string) => `WAITER#${generationId}`;
 const queueKey = (owner: string) => `QUEUE#${owner}`;
 
@@ -95,6 +97,30 @@ export class WaiterQueue {
       new GetCommand({ TableName: this.tableName, Key: { [TableLayout.partitionKey]: waiterKey(generationId) }, ConsistentRead: true }),
     );
     return Item === undefined ? undefined : toWaiter(Item);
+  }
+
+  /**
+   * Marks `waiter` as being handed over by the caller, unless another hand-over of the same
+   * wait started less than `staleAfterMs` ago (a crashed one is taken over after that).
+   * False when someone else is handing it over, or when the wait is gone or re-tokened.
+   */
+  async startHandover(waiter: Waiter, staleAfterMs = HANDOVER_STALE_MS): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TableLayout.partitionKey]: waiterKey(waiter.generation_id) },
+          UpdateExpression: 'SET handover_at = :now',
+          ConditionExpression: 'task_token = :token AND (attribute_not_exists(handover_at) OR handover_at < :stale)',
+          ExpressionAttributeValues: { ':now': now, ':token': waiter.task_token, ':stale': now - staleAfterMs },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** Removes a waiter (admitted, cancelled, timed out); with `taskToken`, only that wait. */
