@@ -36,7 +36,7 @@ import { resolveLocalManifest, type LocalFunction, type LocalManifest } from './
 import { loadTemplate, type CfnTemplate } from './template/synth.js';
 import { DEFAULT_PROVIDER_BASE_URL, Env } from '#shared/facts.js';
 import { executionStatusChangeEvent, releaseFunction, releasesSlot } from './slot-release.js';
-import { ServiceStartError, startServiceThread, type ServiceThread } from './threads/service-thread.js';
+import { ServiceError, startServiceThread, type ServiceThread } from './threads/service-thread.js';
 import type { DynamoDbServiceOptions } from './threads/dynamodb-service.js';
 import type { HttpApiServiceOptions } from './threads/http-api-service.js';
 import type { Invocation, LambdaServiceOptions } from './threads/lambda-service.js';
@@ -305,7 +305,7 @@ async function startDynamo(dataDir: string): Promise<{ endpoint: string; close()
     const thread: ServiceThread<{ endpoint: string }> = await startServiceThread(DYNAMODB_SERVICE, options);
     return { endpoint: thread.info.endpoint, close: () => thread.stop() };
   } catch (error) {
-    if (error instanceof ServiceStartError && error.name === 'DataFolderLocked') {
+    if (error instanceof ServiceError && error.name === 'DataFolderLocked') {
       throw new Error(
         `another reelhook process is using ${dataDir}; stop it, set REELHOOK_DATA_DIR to another folder, or point REELHOOK_URL at the running server`,
         { cause: error },

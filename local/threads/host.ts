@@ -6,7 +6,7 @@
  */
 import '../outside-lambda.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromThread, RunningService, ServiceModule, ServiceWorkerData, ToThread } from './protocol.js';
+import type { ErrorDescription, FromThread, RunningService, ServiceModule, ServiceWorkerData, ToThread } from './protocol.js';
 
 const port = parentPort!;
 const { entry, options } = workerData as ServiceWorkerData;
@@ -24,17 +24,19 @@ try {
   });
   post({ type: 'ready', info: service.info });
 } catch (error) {
-  const { name, message, code } = error instanceof Error ? (error as NodeJS.ErrnoException) : { name: 'Error', message: String(error), code: undefined };
-  post({ type: 'failed', name, message, ...(typeof code === 'string' ? { code } : {}) });
+  post({ type: 'failed', ...describe(error) });
+}
+
+function describe(error: unknown): ErrorDescription {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { code } = error as NodeJS.ErrnoException;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
 function answer(service: RunningService<unknown>, id: number, request: unknown): void {
   if (!service.handle) return post({ type: 'refusal', id, name: 'Error', message: 'this service answers no requests' });
   service.handle(request).then(
     (value) => post({ type: 'answer', id, value }),
-    (error: unknown) => {
-      const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
-      post({ type: 'refusal', id, name, message });
-    },
+    (error: unknown) => post({ type: 'refusal', id, ...describe(error) }),
   );
 }

@@ -19,11 +19,11 @@ export interface Invocation {
   payload: unknown;
 }
 
-export async function startService(options: LambdaServiceOptions): Promise<RunningService<{ arns: string[] }>> {
+export async function startService(options: LambdaServiceOptions): Promise<RunningService<null>> {
   const handlers = new Map<string, (payload: unknown) => Promise<unknown>>();
   for (const fn of options.functions) handlers.set(fn.arn, await importHandler(fn));
   return {
-    info: { arns: [...handlers.keys()] },
+    info: null,
     handle: async (request) => {
       const { arn, payload } = request as Invocation;
       const handler = handlers.get(arn);

@@ -20,12 +20,19 @@ export interface ServiceWorkerData {
   options: unknown;
 }
 
+/** An error as it crosses threads (a structured clone would drop its class). */
+export interface ErrorDescription {
+  name: string;
+  message: string;
+  code?: string;
+}
+
 export type FromThread =
   | { type: 'ready'; info: unknown }
-  | { type: 'failed'; name: string; message: string; code?: string }
+  | ({ type: 'failed' } & ErrorDescription)
   | { type: 'event'; event: unknown }
   | { type: 'stopped'; error?: string }
   | { type: 'answer'; id: number; value: unknown }
-  | { type: 'refusal'; id: number; name: string; message: string };
+  | ({ type: 'refusal'; id: number } & ErrorDescription);
 
 export type ToThread = { type: 'stop' } | { type: 'request'; id: number; request: unknown };

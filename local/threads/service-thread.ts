@@ -1,7 +1,7 @@
 /**
  * A local service on an event loop of its own: a worker thread that runs one service
- * module (host.ts). The HTTP API and dynalite each get one, so that neither waits behind
- * the state machine's steps on the main thread, and the process uses more than one core
+ * module (host.ts). The HTTP API, dynalite and the step handlers each get one, so that
+ * none waits behind the others' work, and the process uses more than one core
  * (docs/performance.md, "How the local stack is arranged").
  *
  * The thread gets a copy of the process environment as it is when the thread starts, as a
@@ -24,18 +24,8 @@ export interface ServiceThread<Info> {
   stop(): Promise<void>;
 }
 
-/** A request the service failed: the error's name and message, as thrown there. */
-class ServiceRefusal extends Error {
-  constructor(
-    override readonly name: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A service that could not start: `name` and `code` are its error's (e.g. `DataFolderLocked`, `EADDRINUSE`). */
-export class ServiceStartError extends Error {
+/** A service that could not start, or a request it failed: `name` and `code` are its error's (e.g. `DataFolderLocked`, `EADDRINUSE`). */
+export class ServiceError extends Error {
   constructor(
     override readonly name: string,
     message: string,
@@ -61,9 +51,9 @@ export async function startServiceThread<Info>(entry: URL, options: unknown, onE
         const waiting = pending.get(message.id);
         pending.delete(message.id);
         if (message.type === 'answer') waiting?.resolve(message.value);
-        else waiting?.reject(new ServiceRefusal(message.name, message.message));
+        else waiting?.reject(new ServiceError(message.name, message.message, message.code));
       } else if (message.type === 'ready') resolve(message.info as Info);
-      else if (message.type === 'failed') reject(new ServiceStartError(message.name, message.message, message.code));
+      else if (message.type === 'failed') reject(new ServiceError(message.name, message.message, message.code));
       else if (message.type === 'event') onEvent?.(message.event);
     });
     worker.on('error', (error: Error) => {
