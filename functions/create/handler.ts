@@ -60,6 +60,8 @@ export const handler = tracedHandler('create', async (event: StepInput): Promise
   let item = await loadGeneration(store, event.generation_id);
   // Ended before the provider was asked (cancelled): no job, and the failure path notifies.
   stopIfEnded(item);
+  // Only a generation that had to queue has a `queue`: others likely queue behind it.
+  const waitedForSlot = Boolean(item.queue);
   if (!item.provider.generation_id) {
     const submitted = await submit(item);
     if ('busy' in submitted) return submitted.busy;
@@ -73,7 +75,7 @@ export const handler = tracedHandler('create', async (event: StepInput): Promise
     await events.publish(EventDetailType.Started, toPublicGeneration(item, null));
   }
   // The first check comes from the model's learned schedule (seed defaults without history).
-  return planPendingCheck({ item, polls: item.polls, now: Date.now(), waitScale, bounds, history });
+  return planPendingCheck({ item, polls: item.polls, now: Date.now(), waitScale, bounds, history, waitedForSlot });
 });
 
 /** One create request, bracketed by `submitting_since` so a lost answer is noticed on the re-run. */

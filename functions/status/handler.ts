@@ -84,6 +84,7 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
       return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
     case 'check-again':
       return {
+        ...event.poll,
         status: 'pending',
         polls,
         missing_url_checks: decision.missingUrlChecks,
@@ -91,7 +92,7 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
         next_check_at: waitUntil(decision.waitSeconds, waitScale, now),
       };
     case 'schedule':
-      return planPendingCheck({ item, polls, now, waitScale, bounds, history });
+      return planPendingCheck({ item, polls, now, waitScale, bounds, history, waitedForSlot: event.poll.waited_for_slot });
   }
 });
 

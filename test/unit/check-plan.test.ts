@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POLLING_BOUNDS } from '#shared/polling/bounds.js';
 import { planPendingCheck, type CheckPlanInput } from '#shared/polling/check-plan.js';
-import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
+import { EMPTY_HISTOGRAM, histogramOf } from '#shared/polling/duration-history.js';
 import { buildPollSchedule, clearScheduleCache } from '#shared/polling/schedule.js';
 import { findModel } from '#shared/provider/models.js';
 
@@ -57,6 +57,19 @@ describe('planPendingCheck', () => {
     const scaled = await plan({ waitScale: 0.01 });
     expect(scaled.wait_seconds).toBe(seeds.offsets[0]);
     expect(Date.parse(scaled.next_check_at) - now).toBeCloseTo(seeds.offsets[0]! * 10, -1);
+  });
+
+  it('carries whether the generation waited for its slot, and then also checks at the expected end', async () => {
+    const learned: CheckPlanInput['history'] = { loadHistogram: async () => histogramOf(Array(100).fill(186)) };
+    const atElapsed = (seconds: number, waitedForSlot?: boolean) =>
+      plan({ polls: 3, now: now + seconds * 1000, history: learned, ...(waitedForSlot === undefined ? {} : { waitedForSlot }) });
+    const scheduled = await atElapsed(150);
+    expect(scheduled).not.toHaveProperty('waited_for_slot');
+    const queued = await atElapsed(150, true);
+    expect(queued.waited_for_slot).toBe(true);
+    expect(150 + queued.wait_seconds).toBeGreaterThan(180);
+    expect(150 + queued.wait_seconds).toBeLessThan(192);
+    expect(queued.wait_seconds).toBeLessThan(scheduled.wait_seconds);
   });
 
   it('uses the seeds’ typical duration for a model missing from the registry', async () => {

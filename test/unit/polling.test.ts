@@ -6,8 +6,8 @@ import {
   waitScaleFromEnv,
   waitUntil,
 } from '#shared/polling/bounds.js';
-import { EMPTY_HISTOGRAM } from '#shared/polling/duration-history.js';
-import { buildPollSchedule, planNextCheck, type PollPosition } from '#shared/polling/schedule.js';
+import { EMPTY_HISTOGRAM, histogramOf, type DurationHistogram } from '#shared/polling/duration-history.js';
+import { buildPollSchedule, clearScheduleCache, planNextCheck, type PollPosition } from '#shared/polling/schedule.js';
 
 describe('planNextCheck for a model without history', () => {
   const base: PollPosition = { elapsedSeconds: 0, polls: 0, remainingSeconds: 3600 };
@@ -39,6 +39,59 @@ describe('planNextCheck for a model without history', () => {
   it('never plans a check past the deadline', async () => {
     expect(await nextWaitSeconds({ ...base, remainingSeconds: 3.2 })).toBe(4);
     expect(await nextWaitSeconds({ ...base, remainingSeconds: -5 })).toBe(0);
+  });
+});
+
+describe('planNextCheck at the expected end (a generation that waited for its slot)', () => {
+  // Local mode's simulator bounds: checks 1–2 s apart, so the schedule's checks fall on 1, 3, 5, …
+  const bounds = { firstCheckSeconds: 1, minIntervalSeconds: 1, maxIntervalSeconds: 2 };
+  const sixteenSeconds = { loadHistogram: async () => histogramOf(Array(50).fill(16)) };
+  const wait = (position: Partial<PollPosition>, checkAtExpectedEnd: boolean, history = sixteenSeconds, now = 0): Promise<number> =>
+    planNextCheck({ model: 'sixteen', typicalSeconds: 186, history, bounds, elapsedSeconds: 15, polls: 8, remainingSeconds: 3600, checkAtExpectedEnd, now, ...position });
+
+  it('checks when the learned duration ends instead of the schedule’s next check past it', async () => {
+    clearScheduleCache();
+    expect(await wait({}, false)).toBe(2);
+    const atEnd = await wait({}, true);
+    // The learned median (within its histogram bucket, ±2.2 %), not a whole second later.
+    expect(15 + atEnd).toBeGreaterThan(15.6);
+    expect(15 + atEnd).toBeLessThan(16.7);
+  });
+
+  it('keeps the minimum interval after a check, the schedule’s earlier checks and the deadline', async () => {
+    clearScheduleCache();
+    expect(await wait({ elapsedSeconds: 15.9 }, true)).toBe(bounds.minIntervalSeconds);
+    expect(await wait({ elapsedSeconds: 5 }, true)).toBe(2);
+    expect(await wait({ remainingSeconds: 0.5 }, true)).toBe(1);
+  });
+
+  it('adds one check at most: past the expected end, the schedule goes on alone', async () => {
+    clearScheduleCache();
+    expect(await wait({ elapsedSeconds: 16.5 }, true)).toBe(await wait({ elapsedSeconds: 16.5 }, false));
+  });
+
+  it('plans by the schedule alone while nothing is learned', async () => {
+    clearScheduleCache();
+    const seedsOnly = { loadHistogram: async () => EMPTY_HISTOGRAM };
+    expect(await wait({}, true, seedsOnly)).toBe(await wait({}, false, seedsOnly));
+  });
+
+  it('reads a young history again within seconds, a grown one only after minutes', async () => {
+    clearScheduleCache();
+    let histogram: DurationHistogram = EMPTY_HISTOGRAM;
+    let reads = 0;
+    const growing = { loadHistogram: async () => ((reads += 1), histogram) };
+    expect(await wait({}, true, growing, 0)).toBe(2);
+    histogram = histogramOf(Array(300).fill(16));
+    expect(await wait({}, true, growing, 5_000)).toBe(2);
+    expect(reads).toBe(1);
+    // Ten seconds on, the durations learned meanwhile move the check to the expected end.
+    expect(await wait({}, true, growing, 11_000)).toBeLessThan(2);
+    expect(reads).toBe(2);
+    await wait({}, true, growing, 4 * 60_000);
+    expect(reads).toBe(2);
+    await wait({}, true, growing, 6 * 60_000);
+    expect(reads).toBe(3);
   });
 });
 

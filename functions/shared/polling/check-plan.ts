@@ -18,13 +18,15 @@ export interface CheckPlanInput {
   waitScale: number;
   bounds: PollingBounds;
   history: PlanNextCheckRequest['history'];
+  /** The generation waited for its provider slot (PollPlan.waited_for_slot). */
+  waitedForSlot?: boolean;
 }
 
 /**
  * @example
  * const plan = await planPendingCheck({ item, polls: 0, now: Date.now(), waitScale: 1, bounds, history });
  */
-export async function planPendingCheck({ item, polls, now, waitScale, bounds, history }: CheckPlanInput): Promise<PollPlan> {
+export async function planPendingCheck({ item, polls, now, waitScale, bounds, history, waitedForSlot = false }: CheckPlanInput): Promise<PollPlan> {
   const acceptedAt = Date.parse(item.timeline.provider_accepted ?? item.created_at);
   const waitSeconds = await planNextCheck({
     model: item.model,
@@ -34,7 +36,14 @@ export async function planPendingCheck({ item, polls, now, waitScale, bounds, hi
     remainingSeconds: toScheduleSeconds((Date.parse(item.deadline_at) - now) / 1000, waitScale),
     history,
     bounds,
+    checkAtExpectedEnd: waitedForSlot,
     now,
   });
-  return { status: 'pending', polls, wait_seconds: waitSeconds, next_check_at: waitUntil(waitSeconds, waitScale, now) };
+  return {
+    status: 'pending',
+    polls,
+    wait_seconds: waitSeconds,
+    next_check_at: waitUntil(waitSeconds, waitScale, now),
+    ...(waitedForSlot ? { waited_for_slot: true } : {}),
+  };
 }

@@ -10,7 +10,7 @@
  * honest can be said and there is no estimate.
  */
 import { type DurationHistogram, bucketRange, histogramQuantile } from '#shared/polling/duration-history.js';
-import { normalCdf, SEED_LOG_SIGMA } from '#shared/polling/schedule.js';
+import { normalCdf, SEED_LOG_SIGMA } from '#shared/polling/seed-prior.js';
 import { DEFAULT_TYPICAL_SECONDS, fromScheduleSeconds, toScheduleSeconds } from '#shared/polling/bounds.js';
 import { TimelineKey } from '#shared/facts.js';
 import { findModel } from '#shared/provider/models.js';

@@ -17,11 +17,11 @@
  */
 import { bucketRange, type DurationHistogram, EMPTY_HISTOGRAM, histogramQuantile } from '#shared/polling/duration-history.js';
 import type { PollingBounds } from '#shared/polling/bounds.js';
+import { MIN_LEARNED_SAMPLES } from '#shared/polling/estimate.js';
+import { normalCdf, SEED_LOG_SIGMA } from '#shared/polling/seed-prior.js';
 
 /** The seeds' loop, the reference for detection lag: check at once, then every 15 s. */
 const SEED_POLL_INTERVAL_SECONDS = 15;
-/** Assumed spread of the seeds' duration (log-normal σ): 90 % of jobs within 0.56–1.78 × typical. */
-export const SEED_LOG_SIGMA = 0.35;
 /** Weight of the seeds' distribution, in past generations: history dominates once it has a few hundred. */
 const SEED_WEIGHT = 30;
 
@@ -354,14 +354,25 @@ export function waitFromSchedule(schedule: PollSchedule, position: PollPosition,
 
 /** Lambda containers live for minutes: a schedule is reused that long before the history is read again. */
 const SCHEDULE_TTL_MS = 5 * 60_000;
-/** After a failed read of the history, the seeds' schedule is used this long before trying again. */
-const FAILED_READ_TTL_MS = 30_000;
+/**
+ * A young history (fewer durations than this) is read again after {@link SHORT_TTL_MS}:
+ * its first few hundred durations change the schedule and the expected end the most.
+ */
+const YOUNG_HISTORY_DURATIONS = 200;
+/** After a failed read of the history, or while it is young, a plan is kept this long. */
+const SHORT_TTL_MS = 10_000;
 
-interface CachedSchedule {
-  schedule: Promise<PollSchedule>;
+/** A model's schedule and the history it was planned from. */
+interface Plan {
+  schedule: PollSchedule;
+  histogram: DurationHistogram;
+}
+
+interface CachedPlan {
+  plan: Promise<Plan>;
   expiresAt: number;
 }
-const schedules = new Map<string, CachedSchedule>();
+const plans = new Map<string, CachedPlan>();
 
 export interface PlanNextCheckRequest extends PollPosition {
   model: string;
@@ -370,6 +381,13 @@ export interface PlanNextCheckRequest extends PollPosition {
   /** Where the model's durations are kept. */
   history: { loadHistogram(model: string): Promise<DurationHistogram> };
   bounds: PollingBounds;
+  /**
+   * Also check when the job is expected to end (the median of the learned durations):
+   * set for a generation that waited for its provider slot, since others likely wait
+   * behind it and every second its finished job goes unnoticed holds the slot from all
+   * of them. The schedule alone spends that lag to save checks.
+   */
+  checkAtExpectedEnd?: boolean;
   /** Default Date.now(); tests pass their own. */
   now?: number;
 }
@@ -386,23 +404,45 @@ export interface PlanNextCheckRequest extends PollPosition {
 export async function planNextCheck(request: PlanNextCheckRequest): Promise<number> {
   const now = request.now ?? Date.now();
   const key = `${request.model}\n${request.typicalSeconds}\n${JSON.stringify(request.bounds)}`;
-  let cached = schedules.get(key);
+  let cached = plans.get(key);
   if (cached === undefined || cached.expiresAt <= now) {
-    cached = fetchSchedule(request, now);
-    schedules.set(key, cached);
+    cached = fetchPlan(request, now);
+    plans.set(key, cached);
   }
-  return waitFromSchedule(await cached.schedule, request, request.bounds);
+  const { schedule, histogram } = await cached.plan;
+  const planned = waitFromSchedule(schedule, request, request.bounds);
+  if (!request.checkAtExpectedEnd) return planned;
+  return Math.min(planned, waitForExpectedEnd(histogram, request));
 }
 
-function fetchSchedule({ model, typicalSeconds, history, bounds }: PlanNextCheckRequest, now: number): CachedSchedule {
-  const cached: CachedSchedule = {
+/**
+ * Seconds until the median of the model's learned durations, when the job has not run
+ * that long yet (at least the minimum interval after a check); Infinity when the job is
+ * past it or too little is learned. One point per job, so it adds at most one check.
+ * Not rounded to whole seconds like the schedule's waits: under a local wait scale a
+ * second of the schedule is a large share of a short job (in AWS the Wait's timestamp is
+ * whole seconds anyway).
+ */
+function waitForExpectedEnd(histogram: DurationHistogram, request: PlanNextCheckRequest): number {
+  const median = histogram.total >= MIN_LEARNED_SAMPLES ? histogramQuantile(histogram, 0.5) : undefined;
+  if (median === undefined || median <= request.elapsedSeconds) return Number.POSITIVE_INFINITY;
+  const floor = request.polls === 0 ? 0 : request.bounds.minIntervalSeconds;
+  return Math.max(floor, median - request.elapsedSeconds);
+}
+
+function fetchPlan({ model, typicalSeconds, history, bounds }: PlanNextCheckRequest, now: number): CachedPlan {
+  const planFor = (histogram: DurationHistogram): Plan => ({ schedule: buildPollSchedule({ histogram, typicalSeconds, bounds }), histogram });
+  const cached: CachedPlan = {
     expiresAt: now + SCHEDULE_TTL_MS,
     // Concurrent checks of one model share this read.
-    schedule: history.loadHistogram(model).then(
-      (histogram) => buildPollSchedule({ histogram, typicalSeconds, bounds }),
+    plan: history.loadHistogram(model).then(
+      (histogram) => {
+        if (histogram.total < YOUNG_HISTORY_DURATIONS) cached.expiresAt = now + SHORT_TTL_MS;
+        return planFor(histogram);
+      },
       () => {
-        cached.expiresAt = now + FAILED_READ_TTL_MS;
-        return buildPollSchedule({ histogram: EMPTY_HISTOGRAM, typicalSeconds, bounds });
+        cached.expiresAt = now + SHORT_TTL_MS;
+        return planFor(EMPTY_HISTOGRAM);
       },
     ),
   };
@@ -411,14 +451,5 @@ function fetchSchedule({ model, typicalSeconds, history, bounds }: PlanNextCheck
 
 /** Forgets cached schedules (tests; a process that wants the newest history at once). */
 export function clearScheduleCache(): void {
-  schedules.clear();
-}
-
-/** Standard normal CDF (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
-export function normalCdf(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erf = 1 - poly * Math.exp(-x * x);
-  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+  plans.clear();
 }

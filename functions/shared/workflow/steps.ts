@@ -62,6 +62,8 @@ export interface PollPlan {
   missing_url_checks?: number;
   /** With `busy`: the generation's seconds left when it queues again. */
   queue_timeout_seconds?: number;
+  /** The generation waited for its provider slot: its job's expected end is checked too (see planNextCheck). */
+  waited_for_slot?: boolean;
 }
 
 export interface StatusInput extends StepInput {
