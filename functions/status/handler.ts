@@ -4,6 +4,10 @@
  * ProviderFailed when the provider reports `error` and TimedOut past the deadline.
  * A terminal answer gives the provider slot back (the copy needs none), before the step
  * ends either way. A 429 is waited out as its Retry-After says, like any pending check.
+ *
+ * One table write per check and no read: the provider job comes in the plan, and the
+ * write that records the answer returns what the check needs of the record (a cancel in
+ * between makes that write fail, and the step ends with the record's outcome).
  */
 import { providerBaseUrl, tableName } from '#shared/runtime/config.js';
 import { DurationHistory, estimatedDurationSeconds } from '#shared/polling/duration-history.js';
@@ -18,7 +22,7 @@ import { pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } 
 import { ProviderClient } from '#shared/provider/client.js';
 import { providerApiKey } from '#shared/provider/key.js';
 import type { GenerationItem } from '#shared/records/record.js';
-import { loadGeneration, stopIfEnded, type PollPlan, type StatusInput } from '#shared/workflow/steps.js';
+import { loadGeneration, stopIfEnded, type PollPlan, type ProviderJob, type StatusInput } from '#shared/workflow/steps.js';
 import { admissionFromEnv, sampleAdmissionGauges } from '#shared/admission/from-env.js';
 import { ProviderRateLimited } from '#shared/errors.js';
 import { recordAdmissionEvent } from '#shared/runtime/observability.js';
@@ -37,34 +41,25 @@ const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 export const handler = tracedHandler('status', async (event: StatusInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
-  const item = await loadGeneration(store, event.generation_id);
-  stopIfEnded(item);
-  if (item.status === 'completed' || item.provider_video_url) {
-    // A re-run after the answer was recorded: the release may not have happened yet.
-    await releaseSlot(item.id);
-    return { ...event.poll, status: 'completed' };
-  }
-  const providerId = item.provider.generation_id;
-  if (!providerId) throw new GenerationMissing(`generation ${item.id} has no provider id`);
-
+  // The job travels in the plan from the create on; a plan made before it did reads the record.
+  const job = event.poll.job ?? (await jobOfRecord(event.generation_id));
   const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey(), waitScale });
   let remote;
   try {
-    remote = await provider.getGeneration(providerId);
+    remote = await provider.getGeneration(job.id);
   } catch (error) {
     if (!(error instanceof ProviderRateLimited)) throw error;
-    return rateLimitedCheck(item, event.poll, error);
+    return rateLimitedCheck(await loadGeneration(store, event.generation_id), event.poll, error);
   }
-  recordGenerationMetric(MetricName.ProviderPolls, item.model);
   const polls = event.poll.polls + 1;
   const now = Date.now();
   const at = new Date(now).toISOString();
   logger.info('provider status', { provider_status: remote.status, polls });
-  const recordPoll = async (videoUrl: string | null): Promise<void> => {
-    const recorded = await store.recordPoll(item.id, { providerStatus: remote.status, polls, videoUrl, creditsUsed: remote.credits_used }, at);
-    // The record left `generating` meanwhile (cancelled): end with what it says instead of going on.
-    if (!recorded) stopIfEnded(await loadGeneration(store, item.id));
-  };
+  // Every answer is recorded, so the record's provider.status says what the provider said.
+  const videoUrl = remote.status === 'completed' ? remote.video_url : null;
+  const item = await store.recordPoll(event.generation_id, { providerStatus: remote.status, polls, videoUrl, creditsUsed: remote.credits_used }, at);
+  if (!item) return notGenerating(event);
+  recordGenerationMetric(MetricName.ProviderPolls, item.model);
 
   const decision = decidePoll({
     remote,
@@ -72,16 +67,14 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
     remainingSeconds: (Date.parse(item.deadline_at) - now) / 1000,
     timeoutSeconds: item.timeout_seconds,
   });
-  // Every answer is recorded, so the record's provider.status says what the provider said.
-  await recordPoll(decision.action === 'copy' ? decision.videoUrl : null);
   if (decision.action === 'fail' || decision.action === 'copy') await releaseSlot(item.id);
   switch (decision.action) {
     case 'fail':
       throw decision.error === 'TimedOut' ? new TimedOut(decision.message) : new ProviderFailed(decision.message);
     case 'copy':
-      // After recordPoll: a retried step finds the URL recorded and never counts twice.
-      await learnDuration(item, now, event.poll.wait_seconds);
-      return { status: 'completed', polls, wait_seconds: 0, next_check_at: at };
+      // A re-run after the URL was recorded learned this duration already.
+      if (!item.provider_video_url) await learnDuration(item, now, event.poll.wait_seconds);
+      return { ...event.poll, status: 'completed', polls, wait_seconds: 0, next_check_at: at };
     case 'check-again':
       return {
         ...event.poll,
@@ -92,9 +85,33 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
         next_check_at: waitUntil(decision.waitSeconds, waitScale, now),
       };
     case 'schedule':
-      return planPendingCheck({ item, polls, now, waitScale, bounds, history, waitedForSlot: event.poll.waited_for_slot });
+      return planPendingCheck({ item, polls, now, waitScale, bounds, history, job });
   }
 });
+
+/** The job of a run whose plan does not carry it (made before plans did). */
+async function jobOfRecord(generationId: string): Promise<ProviderJob> {
+  const item = await loadGeneration(store, generationId);
+  stopIfEnded(item);
+  if (!item.provider.generation_id) throw new GenerationMissing(`generation ${item.id} has no provider id`);
+  return { id: item.provider.generation_id, waited_for_slot: false };
+}
+
+/**
+ * The record left `generating` before this check was recorded: cancelled (the step ends
+ * with what the record says), or completed by an earlier run of this step (it goes on to
+ * the copy, its slot given back if the release had not happened yet).
+ */
+async function notGenerating(event: StatusInput): Promise<PollPlan> {
+  const item = await loadGeneration(store, event.generation_id);
+  recordGenerationMetric(MetricName.ProviderPolls, item.model);
+  stopIfEnded(item);
+  if (item.status !== 'completed' && !item.provider_video_url) {
+    throw new GenerationMissing(`generation ${item.id} is ${item.status} with a provider job, not generating`);
+  }
+  await releaseSlot(item.id);
+  return { ...event.poll, status: 'completed' };
+}
 
 /** The provider's job has ended (or is given up): its slot goes to the next waiter. */
 async function releaseSlot(generationId: string): Promise<void> {

@@ -5,12 +5,16 @@
  * thread can tell, say, a locked data folder from anything else.
  */
 import '../outside-lambda.js';
+import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ErrorDescription, FromThread, RunningService, ServiceModule, ServiceWorkerData, ToThread } from './protocol.js';
 
 const port = parentPort!;
 const { entry, options } = workerData as ServiceWorkerData;
 const post = (message: FromThread): void => port.postMessage(message);
+
+nameThread(basename(new URL(entry).pathname, '-service.ts'));
 
 try {
   const module = (await import(entry)) as ServiceModule<unknown, unknown>;
@@ -39,4 +43,16 @@ function answer(service: RunningService<unknown>, id: number, request: unknown):
     (value) => post({ type: 'answer', id, value }),
     (error: unknown) => post({ type: 'refusal', id, ...describe(error) }),
   );
+}
+
+/**
+ * Names this thread after its service (`rh-lambda`, `rh-dynamodb`, `rh-http-api`), so that
+ * `top -H` and /proc show which loop is busy. Linux only; elsewhere the name stays.
+ */
+function nameThread(service: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', `rh-${service}`.slice(0, 15));
+  } catch {
+    // No /proc (macOS, Windows): the thread keeps the runtime's name.
+  }
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DurationHistory } from '#shared/polling/duration-history.js';
 import { createDocumentClient } from '#shared/records/dynamo.js';
 import { GenerationStore } from '#shared/records/generation-store.js';
 import { newId } from '#shared/records/ids.js';
@@ -114,8 +115,9 @@ describe('records never lie', () => {
 
     const accepted = await store.markProviderAccepted(item.id, 'prov-1', 'queued', tick());
     expect(accepted).toMatchObject({ status: 'generating', provider: { generation_id: 'prov-1', status: 'queued' } });
-    const polled = await store.recordPoll(item.id, { providerStatus: 'completed', polls: 1, videoUrl: 'http://127.0.0.1:1/v.mp4', creditsUsed: 7 }, tick());
-    expect(polled).toMatchObject({ status: 'generating', provider_video_url: 'http://127.0.0.1:1/v.mp4' });
+    const beforePoll = await store.recordPoll(item.id, { providerStatus: 'completed', polls: 1, videoUrl: 'http://127.0.0.1:1/v.mp4', creditsUsed: 7 }, tick());
+    expect(beforePoll).toEqual(accepted);
+    expect(await store.get(item.id)).toMatchObject({ status: 'generating', provider_video_url: 'http://127.0.0.1:1/v.mp4' });
     const completed = await store.markCompleted(item.id, video(item.id), callback(item, 'generation.completed'), tick());
     expect(completed?.status).toBe('completed');
 
@@ -171,9 +173,16 @@ describe('re-running a step has the effect of running it once', () => {
       plan = await steps.status({ ...input, poll: plan });
       return plan.status === 'completed' ? plan : undefined;
     }, 10_000, 20);
+    // A re-run asks the provider once more (a status check carries no record read, so it
+    // cannot know the answer was recorded), and learns the job's duration only once.
+    const history = new DurationHistory(createDocumentClient(), stack.names.tableName);
+    const learned = (await history.loadHistogram(item.model)).total;
+    const polled = await store.get(item.id);
     const checksBefore = simulator.counters.statusChecks;
     expect((await steps.status({ ...input, poll: plan })).status).toBe('completed');
-    expect(simulator.counters.statusChecks).toBe(checksBefore);
+    expect(simulator.counters.statusChecks).toBe(checksBefore + 1);
+    expect((await history.loadHistogram(item.model)).total).toBe(learned);
+    expect((await store.get(item.id))?.provider_video_url).toBe(polled?.provider_video_url);
 
     const copied = await steps.copy(input, COPY_CONTEXT);
     const copiedAgain = await steps.copy(input, COPY_CONTEXT);
@@ -213,6 +222,22 @@ describe('re-running a step has the effect of running it once', () => {
     // A resumed run's create after the outcome: no second provider job.
     await steps.create(input);
     expect(simulator.counters.creates).toBe(createsBefore + 1);
+  });
+
+  it('checks the job its plan carries (an older plan: the record’s), and ends with the record’s outcome after a cancel', async () => {
+    const item = await queuedGeneration('carried');
+    const input = { generation_id: item.id };
+    const plan = await steps.create(input);
+    const accepted = await store.get(item.id);
+    expect(plan.job).toEqual({ id: accepted?.provider.generation_id, waited_for_slot: false });
+
+    // A plan made before plans carried the job (a run in flight across an upgrade).
+    const { job: _carried, ...older } = plan;
+    const next = await steps.status({ ...input, poll: older });
+    expect(next.job).toEqual(plan.job);
+
+    await store.markFailed(item.id, { name: 'Cancelled', message: 'cancelled through the API' }, callback(item, 'generation.failed'), tick());
+    await expect(steps.status({ ...input, poll: next })).rejects.toMatchObject({ name: 'Cancelled', message: 'cancelled through the API' });
   });
 
   it('sends a webhook again with the same webhook-id when notify runs again before it was delivered', async () => {

@@ -59,14 +59,14 @@ describe('planPendingCheck', () => {
     expect(Date.parse(scaled.next_check_at) - now).toBeCloseTo(seeds.offsets[0]! * 10, -1);
   });
 
-  it('carries whether the generation waited for its slot, and then also checks at the expected end', async () => {
+  it('carries the provider job, and checks at the expected end of one that waited for its slot', async () => {
     const learned: CheckPlanInput['history'] = { loadHistogram: async () => histogramOf(Array(100).fill(186)) };
-    const atElapsed = (seconds: number, waitedForSlot?: boolean) =>
-      plan({ polls: 3, now: now + seconds * 1000, history: learned, ...(waitedForSlot === undefined ? {} : { waitedForSlot }) });
-    const scheduled = await atElapsed(150);
-    expect(scheduled).not.toHaveProperty('waited_for_slot');
+    const atElapsed = (seconds: number, waitedForSlot: boolean) =>
+      plan({ polls: 3, now: now + seconds * 1000, history: learned, job: { id: 'prov-1', waited_for_slot: waitedForSlot } });
+    const scheduled = await atElapsed(150, false);
+    expect(scheduled.job).toEqual({ id: 'prov-1', waited_for_slot: false });
     const queued = await atElapsed(150, true);
-    expect(queued.waited_for_slot).toBe(true);
+    expect(queued.job).toEqual({ id: 'prov-1', waited_for_slot: true });
     expect(150 + queued.wait_seconds).toBeGreaterThan(180);
     expect(150 + queued.wait_seconds).toBeLessThan(192);
     expect(queued.wait_seconds).toBeLessThan(scheduled.wait_seconds);

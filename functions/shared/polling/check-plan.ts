@@ -7,7 +7,7 @@ import { DEFAULT_TYPICAL_SECONDS, toScheduleSeconds, waitUntil, type PollingBoun
 import { planNextCheck, type PlanNextCheckRequest } from '#shared/polling/schedule.js';
 import { findModel } from '#shared/provider/models.js';
 import type { GenerationItem } from '#shared/records/record.js';
-import type { PollPlan } from '#shared/workflow/steps.js';
+import type { PollPlan, ProviderJob } from '#shared/workflow/steps.js';
 
 export interface CheckPlanInput {
   item: Pick<GenerationItem, 'model' | 'timeline' | 'created_at' | 'deadline_at'>;
@@ -18,15 +18,15 @@ export interface CheckPlanInput {
   waitScale: number;
   bounds: PollingBounds;
   history: PlanNextCheckRequest['history'];
-  /** The generation waited for its provider slot (PollPlan.waited_for_slot). */
-  waitedForSlot?: boolean;
+  /** The provider job, carried into the plan (PollPlan.job). */
+  job?: ProviderJob;
 }
 
 /**
  * @example
  * const plan = await planPendingCheck({ item, polls: 0, now: Date.now(), waitScale: 1, bounds, history });
  */
-export async function planPendingCheck({ item, polls, now, waitScale, bounds, history, waitedForSlot = false }: CheckPlanInput): Promise<PollPlan> {
+export async function planPendingCheck({ item, polls, now, waitScale, bounds, history, job }: CheckPlanInput): Promise<PollPlan> {
   const acceptedAt = Date.parse(item.timeline.provider_accepted ?? item.created_at);
   const waitSeconds = await planNextCheck({
     model: item.model,
@@ -36,7 +36,7 @@ export async function planPendingCheck({ item, polls, now, waitScale, bounds, hi
     remainingSeconds: toScheduleSeconds((Date.parse(item.deadline_at) - now) / 1000, waitScale),
     history,
     bounds,
-    checkAtExpectedEnd: waitedForSlot,
+    checkAtExpectedEnd: job?.waited_for_slot ?? false,
     now,
   });
   return {
@@ -44,6 +44,6 @@ export async function planPendingCheck({ item, polls, now, waitScale, bounds, hi
     polls,
     wait_seconds: waitSeconds,
     next_check_at: waitUntil(waitSeconds, waitScale, now),
-    ...(waitedForSlot ? { waited_for_slot: true } : {}),
+    ...(job ? { job } : {}),
   };
 }

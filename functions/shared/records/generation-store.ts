@@ -147,6 +147,11 @@ export class GenerationStore {
     });
   }
 
+  /**
+   * A status check's answer, while the generation is `generating`. Returns the record as
+   * it was before (the check needs nothing else from it: its deadline, model and timeline
+   * do not change while the provider works), or null when it is not `generating`.
+   */
   recordPoll(
     id: string,
     poll: { providerStatus: string; polls: number; videoUrl: string | null; creditsUsed: number | null },
@@ -162,7 +167,7 @@ export class GenerationStore {
       fields[`timeline.${TimelineKey.ProviderDone}`] = at;
     }
     if (poll.creditsUsed !== null) fields.meta = { usage: { credits_used: poll.creditsUsed } };
-    return this.transition(id, ['generating'], fields);
+    return this.transition(id, ['generating'], fields, 'ALL_OLD');
   }
 
   /** `completed` only once our copy is in S3 (docs/api.md). */
@@ -253,11 +258,12 @@ export class GenerationStore {
     id: string,
     from: readonly GenerationStatus[],
     fields: Record<string, unknown>,
+    returnValues: 'ALL_NEW' | 'ALL_OLD' = 'ALL_NEW',
   ): Promise<GenerationItem | null> {
     const allowed = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     const update = setExpression(fields, allowed);
     const condition = `#st IN (${Object.keys(allowed).join(', ')})`;
-    return this.conditionalUpdate(id, update, condition, { '#st': 'status' });
+    return this.conditionalUpdate(id, update, condition, { '#st': 'status' }, returnValues);
   }
 
   private async conditionalUpdate(

@@ -62,8 +62,19 @@ export interface PollPlan {
   missing_url_checks?: number;
   /** With `busy`: the generation's seconds left when it queues again. */
   queue_timeout_seconds?: number;
+  /** The provider job being polled, from Submit Generation on (absent from a plan made before it was carried). */
+  job?: ProviderJob;
+}
+
+/**
+ * What a run knows of its provider job from the create on, carried in every plan so that
+ * a status check asks the provider without reading the record first.
+ */
+export interface ProviderJob {
+  /** The provider's generation id. */
+  id: string;
   /** The generation waited for its provider slot: its job's expected end is checked too (see planNextCheck). */
-  waited_for_slot?: boolean;
+  waited_for_slot: boolean;
 }
 
 export interface StatusInput extends StepInput {
