@@ -30,8 +30,16 @@ const NOT_A_GENERATION_STEP: LocalTaskHandler = async () => {
   throw new Error('the bench runs generations only; this function is not one of their steps');
 };
 
-/** The stand-in steps, keyed by function folder (functions/<name>/handler.ts). */
-function benchSteps(generations: Map<string, SimulatedGeneration>, plan: PollPlanner, onCheck: () => void): Record<string, LocalTaskHandler> {
+/**
+ * The stand-in steps, keyed by function folder (functions/<name>/handler.ts). Admission
+ * admits at once (`admit` resumes the task token): a provider slot is always free.
+ */
+function benchSteps(
+  generations: Map<string, SimulatedGeneration>,
+  plan: PollPlanner,
+  onCheck: () => void,
+  admit: (taskToken: string) => void,
+): Record<string, LocalTaskHandler> {
   const generationOf = (event: unknown): { id: string; generation: SimulatedGeneration } => {
     const id = (event as { generation_id: string }).generation_id;
     const generation = generations.get(id);
@@ -47,6 +55,10 @@ function benchSteps(generations: Map<string, SimulatedGeneration>, plan: PollPla
     return { status: 'pending', polls, wait_seconds: wait, next_check_at: waitUntil(wait, 0) };
   };
   return {
+    admit: async (event) => {
+      generationOf(event);
+      admit((event as { task_token: string }).task_token);
+    },
     create: async (event) => pending(generationOf(event).generation, 0),
     status: async (event) => {
       const { generation } = generationOf(event);
@@ -84,9 +96,15 @@ export async function countTransitions(manifest: LocalManifest, durations: numbe
   const generations = new Map<string, SimulatedGeneration>();
   durations.forEach((durationSeconds, i) => generations.set(`gen_bench${i}`, { durationSeconds, elapsedSeconds: 0 }));
   let checks = 0;
-  const steps = benchSteps(generations, plan, () => {
-    checks += 1;
-  });
+  // The admission stand-in resumes its own task token in the engine made below.
+  const steps = benchSteps(
+    generations,
+    plan,
+    () => {
+      checks += 1;
+    },
+    (taskToken) => engine.taskTokens.succeed(taskToken, { admitted: true, waited_since: new Date().toISOString() }),
+  );
   const lambdaHandlers: Record<string, LocalTaskHandler> = {};
   for (const fn of manifest.functions) {
     const folder = /^functions\/([^/]+)\/handler\.ts$/.exec(fn.entry)?.[1] ?? '';
@@ -102,7 +120,9 @@ export async function countTransitions(manifest: LocalManifest, durations: numbe
     journalPath: join(dataDir, 'executions.ndjson'),
   });
   try {
-    const arns = [...generations.keys()].map((id) => engine.startExecution(id, JSON.stringify({ generation_id: id })).executionArn);
+    // The input the API starts a generation's run with (its admission may wait a day).
+    const input = (id: string) => JSON.stringify({ generation_id: id, admission: { timeout_seconds: 86_400 } });
+    const arns = [...generations.keys()].map((id) => engine.startExecution(id, input(id)).executionArn);
     await engine.idle();
     const failed = arns.map((arn) => engine.describeExecution(arn)).filter((execution) => execution.status !== 'SUCCEEDED');
     if (failed.length > 0) {
