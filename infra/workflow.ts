@@ -137,8 +137,9 @@ export interface ReelhookWorkflowProps {
  * this very definition, read back from the synthesized template):
  *
  * Delivery Only? → Wait For Provider Slot (a task token: resumed when a slot is free, never
- * polled) → Submit Generation → Provider Accepted? (a 429: Wait For Provider Capacity →
- * Queue Again) → Wait For Provider → Check Status → Provider Finished? (loop) →
+ * polled) → Submit Generation → Wait For Provider → Check Status → Provider Finished? (loop;
+ * after a 429 on the create, the wait is its Retry-After, Check Status passes the plan on
+ * and the run goes to Queue Again → Wait For Provider Slot) →
  * Copy Video → Record Completion → Notify Callback → Callback Settled? (retry loop) →
  * Generation Outcome?. Any provider or copy failure goes to Record Failure, which
  * notifies too; a failing callback never fails the generation. An execution started
@@ -299,24 +300,20 @@ export class ReelhookWorkflow extends Construct {
     recordCompletion.next(notify);
     recordFailure.next(notify);
 
-    // A 429 made no job: wait its Retry-After, then queue again for the time left.
+    // A 429 made no job: Wait For Provider waits its Retry-After, Check Status passes the
+    // plan on, and the run queues again for the time left. Through the polling loop rather
+    // than a Choice after Submit Generation: every generation would pay that transition.
     const queueAgain = Pass.jsonPath(this, 'Queue Again', {
       parameters: { ...generationId, admission: { 'timeout_seconds.$': StatePath.QueueTimeoutSeconds } },
     });
-    const waitForCapacity = Wait.jsonPath(this, 'Wait For Provider Capacity', {
-      time: WaitTime.timestampPath(StatePath.NextCheckAt),
-    });
     waitForSlot.next(submit);
-    submit.next(
-      Choice.jsonPath(this, 'Provider Accepted?')
-        .when(Condition.stringEquals(StatePath.PollStatus, 'busy'), waitForCapacity.next(queueAgain).next(waitForSlot))
-        .otherwise(waitForProvider),
-    );
+    submit.next(waitForProvider);
     waitForProvider
       .next(checkStatus)
       .next(
         Choice.jsonPath(this, 'Provider Finished?')
           .when(Condition.stringEquals(StatePath.PollStatus, 'completed'), copyVideo.next(recordCompletion))
+          .when(Condition.stringEquals(StatePath.PollStatus, 'busy'), queueAgain.next(waitForSlot))
           .otherwise(waitForProvider),
       );
     // Cancel and redelivery start an execution that carries the event to deliver: it

@@ -4,6 +4,7 @@
  * ProviderFailed when the provider reports `error` and TimedOut past the deadline.
  * A terminal answer gives the provider slot back (the copy needs none), before the step
  * ends either way. A 429 is waited out as its Retry-After says, like any pending check.
+ * A `busy` plan (the create's 429) is passed on unchanged: there is no job to check yet.
  *
  * One table write per check and no read: the provider job comes in the plan, and the
  * write that records the answer returns what the check needs of the record (a cancel in
@@ -41,6 +42,9 @@ const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 export const handler = tracedHandler('status', async (event: StatusInput): Promise<PollPlan> => {
   logger.appendKeys({ generation_id: event.generation_id });
+  // The create met a 429 and made no job: its Retry-After has been waited, and the plan
+  // goes on as it is, so that the run queues again (Provider Finished? → Queue Again).
+  if (event.poll.status === 'busy') return event.poll;
   // The job travels in the plan from the create on; a plan made before it did reads the record.
   const job = event.poll.job ?? (await jobOfRecord(event.generation_id));
   const provider = new ProviderClient({ baseUrl, apiKey: await providerApiKey(), waitScale });

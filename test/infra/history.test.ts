@@ -95,7 +95,7 @@ function maxDeliveryAttempts(): number {
 function longestRun() {
   const polls = worstCasePolls(bounds);
   const attempts = maxDeliveryAttempts();
-  const firstPart = route('Delivery Only?', 'Wait For Provider Slot', 'Submit Generation', 'Provider Accepted?', 'Wait For Provider');
+  const firstPart = route('Delivery Only?', 'Wait For Provider Slot', 'Submit Generation', 'Wait For Provider');
   const completion = route('Provider Finished?', 'Copy Video', 'Record Completion', 'Notify Callback', 'Callback Settled?');
   const deliveryRetry = loopFrom('Wait For Callback Retry');
   expect(deliveryRetry).toEqual(['Wait For Callback Retry', 'Notify Callback', 'Callback Settled?']);

@@ -84,8 +84,6 @@ describe('shape', () => {
         ...TASKS,
         'Delivery Only?',
         'Queue Timed Out',
-        'Provider Accepted?',
-        'Wait For Provider Capacity',
         'Queue Again',
         'Wait For Provider',
         'Provider Finished?',
@@ -102,8 +100,7 @@ describe('shape', () => {
     const next = Object.fromEntries(Object.entries(states).map(([name, s]) => [name, s.Next]));
     expect(next).toMatchObject({
       'Wait For Provider Slot': 'Submit Generation',
-      'Submit Generation': 'Provider Accepted?',
-      'Wait For Provider Capacity': 'Queue Again',
+      'Submit Generation': 'Wait For Provider',
       'Queue Again': 'Wait For Provider Slot',
       'Queue Timed Out': 'Record Failure',
       'Wait For Provider': 'Check Status',
@@ -114,14 +111,12 @@ describe('shape', () => {
       'Notify Callback': 'Callback Settled?',
       'Wait For Callback Retry': 'Notify Callback',
     });
-    expect(state('Provider Accepted?')).toMatchObject({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.poll.status', StringEquals: 'busy', Next: 'Wait For Provider Capacity' }],
-      Default: 'Wait For Provider',
-    });
     expect(state('Provider Finished?')).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.poll.status', StringEquals: 'completed', Next: 'Copy Video' }],
+      Choices: [
+        { Variable: '$.poll.status', StringEquals: 'completed', Next: 'Copy Video' },
+        { Variable: '$.poll.status', StringEquals: 'busy', Next: 'Queue Again' },
+      ],
       Default: 'Wait For Provider',
     });
     expect(state('Callback Settled?')).toMatchObject({
@@ -263,7 +258,7 @@ describe('execution on the local engine', () => {
         overrides: {
           // The stubs take the handlers' typed payloads; the engine passes plain JSON.
           taskResourceLocalHandlers: handlers as unknown as LocalHandlers,
-          waitTimeOverrides: zero(['Wait For Provider', 'Wait For Callback Retry', 'Wait For Provider Capacity']),
+          waitTimeOverrides: zero(['Wait For Provider', 'Wait For Callback Retry']),
           retryIntervalOverrides: zero(TASKS),
         },
       },
@@ -362,7 +357,9 @@ describe('execution on the local engine', () => {
           ? { status: 'busy', next_check_at: soon(), wait_seconds: 5, polls: 0, queue_timeout_seconds: 590 }
           : { status: 'pending', next_check_at: soon(), wait_seconds: 1, polls: 0 };
       },
-      'Check Status': () => ({ status: 'completed', next_check_at: soon(), wait_seconds: 0, polls: 1 }),
+      // As the status step does: a busy plan goes on unchanged.
+      'Check Status': (input: { poll: { status: string } }) =>
+        input.poll.status === 'busy' ? input.poll : { status: 'completed', next_check_at: soon(), wait_seconds: 0, polls: 1 },
       'Copy Video': () => ({}),
       'Record Completion': () => ({ outcome: 'completed', event_type: 'generation.completed', webhook_id: 'msg_1' }),
       'Notify Callback': () => ({ done: true }),
