@@ -67,7 +67,7 @@ export class Admission {
       return { admitted: still === undefined || still.task_token !== request.taskToken, since: waiter.since };
     }
     // A release may be handing this waiter over right now: one of the two resumes it.
-    if (await this.waiters.startHandover(waiter)) await this.handOver(waiter, false);
+    await this.handOver(waiter, false);
     return { admitted: true, since: waiter.since };
   }
 
@@ -99,22 +99,23 @@ export class Admission {
       const claim = await this.slots.claim(waiter.generation_id, waiter.lease_until);
       if (claim === 'full') return;
       await this.waiters.takeTurn(waiter);
-      if (claim === 'claimed') {
-        if (await this.waiters.startHandover(waiter)) await this.handOver(waiter, true);
-        continue;
-      }
       // 'held': another release is handing this waiter over right now, or crashed doing so
       // (then its hand-over is stale and taken over). Its slot is not ours to give back.
-      if (await this.waiters.startHandover(waiter)) await this.handOver(waiter, false);
+      await this.handOver(waiter, claim === 'claimed');
       // That other release goes on filling: a second one walking the same waiters behind
       // it would only find each of them held too. Under a burst, dozens of releases at once
       // did exactly that, 30 times per generation (docs/performance.md).
-      return;
+      if (claim === 'held') return;
     }
   }
 
-  /** Only after {@link WaiterQueue.startHandover}: two resumes of one token would make the later one look like a dead task. */
+  /**
+   * Resumes the waiter's task, unless another actor is handing it over already (its mark,
+   * {@link WaiterQueue.startHandover}): two resumes of one token would make the later one
+   * look like a dead task.
+   */
   private async handOver(waiter: Waiter, releaseIfGone: boolean): Promise<void> {
+    if (!(await this.waiters.startHandover(waiter))) return;
     const resumed = await this.tasks.resume(waiter.task_token, { admitted: true, waited_since: waiter.since });
     // Only this wait's item: a re-run may have registered a newer token meanwhile.
     await this.waiters.remove(waiter.generation_id, waiter.task_token);
