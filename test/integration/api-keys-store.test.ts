@@ -26,7 +26,44 @@ describe('authenticate', () => {
     await keys.revoke(issued.key_id);
     expect(await keys.authenticate(issued.api_key)).toBeNull();
   });
+
+  it('refuses a key revoked through another store (the CLI, another instance) from its next call, though it remembers the key', async () => {
+    const issued = await keys.issue('team e');
+    const api = new ApiKeyStore(table.db, table.tableName);
+    expect(await api.authenticate(issued.api_key)).toMatchObject({ key_id: issued.key_id });
+    await keys.revoke(issued.key_id);
+    expect(await api.authenticate(issued.api_key)).toBeNull();
+  });
+
+  it('reads one item to authenticate a token it has seen, two the first time, and accepts a key made after an unknown token was refused', async () => {
+    const gets: string[] = [];
+    const counted = new ApiKeyStore(countingGets(gets), table.tableName);
+    const issued = await keys.issue('team f');
+    await counted.authenticate(issued.api_key);
+    expect(gets).toHaveLength(2);
+    gets.length = 0;
+    expect(await counted.authenticate(issued.api_key)).toMatchObject({ key_id: issued.key_id });
+    expect(gets).toEqual([`KEYID#${issued.key_id}`]);
+
+    const chosen = newApiKeySecret();
+    expect(await counted.authenticate(chosen)).toBeNull();
+    const registered = await keys.register(chosen, { name: 'later' });
+    expect(await counted.authenticate(chosen)).toMatchObject({ key_id: registered.key_id });
+  });
 });
+
+/** The table's client, noting the `pk` of every GetItem sent through it. */
+function countingGets(gets: string[]): LocalTable['db'] {
+  return new Proxy(table.db, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: { constructor: { name: string }; input: { Key?: { pk?: string } } }) => {
+        if (command.constructor.name === 'GetCommand') gets.push(String(command.input.Key?.pk));
+        return target.send(command as never);
+      };
+    },
+  });
+}
 
 describe('register', () => {
   it('creates an unknown key, then keeps its secret when registered again without one', async () => {

@@ -5,7 +5,9 @@
  * Only a SHA-256 hash of a key is stored. Two items per key: `KEYID#<id>` is the key
  * (name, webhook secret, revocation; listed through the by-owner index under
  * `APIKEYS`), and `APIKEY#<hash>` points from a bearer token's hash to that id. Every
- * change of a key writes the one `KEYID#` item, so a secret is never stored twice.
+ * change of a key writes the one `KEYID#` item, so a secret is never stored twice. The
+ * pointer is written once and never changes, so a store remembers it and authenticates a
+ * token it has seen with one read: of the `KEYID#` item, where revocation is.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -70,10 +72,16 @@ export class RevokedApiKeyError extends Error {
   }
 }
 
+/** Pointers a store remembers; past this the oldest is dropped (and read again when next needed). */
+const REMEMBERED_POINTERS = 10_000;
+
 const keyIdKey = (keyId: string): string => `KEYID#${keyId}`;
 const hashKey = (hash: string): string => `APIKEY#${hash}`;
 
 export class ApiKeyStore {
+  /** Token hash → key id, for pointers read from the table: only found ones, so a key made later works at once. */
+  private readonly keyIdByHash = new Map<string, string>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -243,13 +251,24 @@ export class ApiKeyStore {
         Item: { pk: keyIdKey(keyId), key_hash: hash, ...record, [indexPartition]: KEY_INDEX_PARTITION, [indexSort]: `${key.at}#${keyId}` },
       }),
     );
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: hashKey(hash), key_id: keyId } }));
+    // Written once: stores that remember the pointer rely on it never naming another key.
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: hashKey(hash), key_id: keyId }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
     return keyId;
   }
 
   private async findByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const keyId = this.keyIdByHash.get(hash) ?? (await this.readPointer(hash));
+    return keyId === null ? null : this.getById(keyId);
+  }
+
+  private async readPointer(hash: string): Promise<string | null> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: hashKey(hash) }, ConsistentRead: true }));
-    return typeof Item?.key_id === 'string' ? this.getById(Item.key_id) : null;
+    if (typeof Item?.key_id !== 'string') return null;
+    if (this.keyIdByHash.size >= REMEMBERED_POINTERS) this.keyIdByHash.delete(this.keyIdByHash.keys().next().value!);
+    this.keyIdByHash.set(hash, Item.key_id);
+    return Item.key_id;
   }
 }
 
