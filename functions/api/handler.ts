@@ -30,8 +30,9 @@ const logger = createLogger('api');
 const keys = new ApiKeyStore(db, table);
 const admission = admissionFromEnv(db, table);
 const route = createRouter({
-  // Read on every request, never cached: a revoked key answers 401 from the very next request on
-  // every instance (a cache of successes is what let a revoked key keep working).
+  // The key is read on every request, never cached: a revoked key answers 401 from the very next
+  // request on every instance (a cache of successes is what let a revoked key keep working). Only
+  // the token's pointer to its key, which never changes, is remembered (ApiKeyStore).
   authenticate: (token) => keys.authenticate(token),
   rateLimiter: new RateLimiter(db, table, rateLimitPerMinuteFromEnv()),
   generations: new GenerationRoutes({
