@@ -31,9 +31,9 @@ import { ProviderClient } from '#shared/provider/client.js';
 import { providerApiKey } from '#shared/provider/key.js';
 import { toPublicGeneration, type GenerationItem } from '#shared/records/record.js';
 import type { PollPlan, StepInput } from '#shared/workflow/steps.js';
-import { loadGeneration, stopIfEnded } from '#shared/workflow/steps.js';
+import { loadGeneration, providerJobOf, stopIfEnded } from '#shared/workflow/steps.js';
 import { admissionFromEnv, sampleAdmissionGauges } from '#shared/admission/from-env.js';
-import { GenerationMissing, ProviderRateLimited, ProviderRejected, ReelhookError, TimedOut } from '#shared/errors.js';
+import { ProviderRateLimited, ProviderRejected, ReelhookError, TimedOut } from '#shared/errors.js';
 import { recordAdmissionEvent } from '#shared/runtime/observability.js';
 import { waitUntil } from '#shared/polling/bounds.js';
 
@@ -75,10 +75,7 @@ export const handler = tracedHandler('create', async (event: StepInput): Promise
     await events.publish(EventDetailType.Started, toPublicGeneration(item, null));
   }
   // The first check comes from the model's learned schedule (seed defaults without history).
-  const providerId = item.provider.generation_id;
-  if (!providerId) throw new GenerationMissing(`generation ${item.id} has no provider id after its create`);
-  const job = { id: providerId, waited_for_slot: waitedForSlot };
-  return planPendingCheck({ item, polls: item.polls, now: Date.now(), waitScale, bounds, history, job });
+  return planPendingCheck({ item, polls: item.polls, now: Date.now(), waitScale, bounds, history, job: providerJobOf(item, waitedForSlot) });
 });
 
 /** One create request, bracketed by `submitting_since` so a lost answer is noticed on the re-run. */

@@ -23,7 +23,7 @@ import { pollingBoundsFromEnv, toScheduleSeconds, waitScaleFromEnv, waitUntil } 
 import { ProviderClient } from '#shared/provider/client.js';
 import { providerApiKey } from '#shared/provider/key.js';
 import type { GenerationItem } from '#shared/records/record.js';
-import { loadGeneration, stopIfEnded, type PollPlan, type ProviderJob, type StatusInput } from '#shared/workflow/steps.js';
+import { loadGeneration, providerJobOf, stopIfEnded, type PollPlan, type ProviderJob, type StatusInput } from '#shared/workflow/steps.js';
 import { admissionFromEnv, sampleAdmissionGauges } from '#shared/admission/from-env.js';
 import { ProviderRateLimited } from '#shared/errors.js';
 import { recordAdmissionEvent } from '#shared/runtime/observability.js';
@@ -97,8 +97,7 @@ export const handler = tracedHandler('status', async (event: StatusInput): Promi
 async function jobOfRecord(generationId: string): Promise<ProviderJob> {
   const item = await loadGeneration(store, generationId);
   stopIfEnded(item);
-  if (!item.provider.generation_id) throw new GenerationMissing(`generation ${item.id} has no provider id`);
-  return { id: item.provider.generation_id, waited_for_slot: false };
+  return providerJobOf(item, false);
 }
 
 /**

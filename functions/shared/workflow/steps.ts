@@ -111,6 +111,12 @@ export interface DeliveryPlan {
   next_attempt_at?: string;
 }
 
+/** The provider job a record names; GenerationMissing when it names none. */
+export function providerJobOf(item: GenerationItem, waitedForSlot: boolean): ProviderJob {
+  if (!item.provider.generation_id) throw new GenerationMissing(`generation ${item.id} has no provider id`);
+  return { id: item.provider.generation_id, waited_for_slot: waitedForSlot };
+}
+
 export async function loadGeneration(store: GenerationStore, id: string): Promise<GenerationItem> {
   const item = await store.get(id);
   // Not a contract error: an execution for a record that does not exist is a bug, and should fail loudly.
